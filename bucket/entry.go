@@ -1,0 +1,185 @@
+package bucket
+
+import (
+	"sync/atomic"
+)
+
+// Counts in a window slot are packed into one uint64 so that a decision is a
+// single compare-and-swap: 20 bits of window tag, 22 bits of attempts, 22
+// bits of admitted requests.
+const (
+	countBits = 22
+	tagBits   = 64 - 2*countBits
+	// MaxCount is the largest count a slot holds: a node admits at most this
+	// many requests of one client in one window. Counts saturate there.
+	MaxCount = 1<<countBits - 1
+	tagMask  = 1<<tagBits - 1
+	// MaxIdleWindows bounds how long an entry may stay idle before it must
+	// be evicted: past 2^19 windows the 20-bit window tag could alias.
+	MaxIdleWindows = 1 << (tagBits - 1)
+)
+
+// Policy is what a node may admit for one client, published atomically by
+// the table's owner. A Policy is immutable once published.
+type Policy struct {
+	// Period is the window length in nanoseconds (> 0). Windows are aligned
+	// on mesh time: window w covers [w·Period, (w+1)·Period).
+	Period int64
+	// Slice is how many requests this node may admit in a window, at most
+	// MaxCount. Ignored when Unlimited.
+	Slice uint64
+	// Unlimited admits everything (still counting attempts and admissions).
+	Unlimited bool
+	// Limit is the mesh-wide allowance of the window, reported to callers
+	// (RateLimit-Limit). -1 when unlimited.
+	Limit int64
+}
+
+// Entry is one tracked client. Admit is safe for concurrent use and takes no
+// lock. The fields marked "owner" are not touched by this package after
+// creation and are guarded by the owner's lock.
+type Entry struct {
+	hash   uint64
+	id     string
+	policy atomic.Pointer[Policy]
+	slots  [2]atomic.Uint64 // window w lives in slots[w&1]
+	// lastSeen is the mesh time (ns) of the latest Admit, for idle eviction.
+	lastSeen atomic.Int64
+
+	// Processed is the newest finished window the owner has accounted
+	// (owner).
+	Processed int64
+	// Reported and PrevReported are the two newest demand reports the
+	// owner published for this client (owner).
+	Reported, PrevReported Report
+	// Share is the owner's last fair share for the client, in requests
+	// per second (owner).
+	Share float64
+}
+
+// Report is a node's demand for a client in one finished window: the
+// absolute counts, so that a report received twice or late does no harm.
+type Report struct {
+	Window   int64 // -1: none
+	Attempts uint64
+	Admitted uint64
+}
+
+// NewEntry returns an untracked entry for a client with the given hash, ID
+// and initial policy. Tables create entries with Table.Insert; NewEntry is for
+// stand-alone entries such as the overflow bucket.
+func NewEntry(hash uint64, id string, p *Policy, now int64) *Entry {
+	e := &Entry{hash: hash, id: id}
+	e.policy.Store(p)
+	e.lastSeen.Store(now)
+	return e
+}
+
+// Hash returns the client's xxhash64.
+func (e *Entry) Hash() uint64 { return e.hash }
+
+// ID returns the client's ID ("" for the overflow bucket).
+func (e *Entry) ID() string { return e.id }
+
+// Policy returns the policy in force.
+func (e *Entry) Policy() *Policy { return e.policy.Load() }
+
+// SetPolicy publishes p; decisions after it returns use p.
+func (e *Entry) SetPolicy(p *Policy) { e.policy.Store(p) }
+
+// LastSeen returns the mesh time of the latest Admit (or of creation).
+func (e *Entry) LastSeen() int64 { return e.lastSeen.Load() }
+
+// Decision is the outcome of Admit.
+type Decision struct {
+	Allowed bool
+	// Remaining is what this node may still admit in the window.
+	Remaining uint64
+	// Window is the window index the decision was counted in.
+	Window int64
+	// ResetNanos is the time left until the window ends.
+	ResetNanos int64
+}
+
+func pack(tag, attempts, admitted uint64) uint64 {
+	return tag<<(2*countBits) | attempts<<countBits | admitted
+}
+
+func unpack(v uint64) (tag, attempts, admitted uint64) {
+	return v >> (2 * countBits), (v >> countBits) & MaxCount, v & MaxCount
+}
+
+// tagAhead reports how many windows tag a is ahead of tag b, when a is at
+// most half the tag space ahead; 0 otherwise.
+func tagAhead(a, b uint64) int64 {
+	d := (a - b) & tagMask
+	if d == 0 || d >= 1<<(tagBits-1) {
+		return 0
+	}
+	return int64(d)
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b > MaxCount {
+		return MaxCount
+	}
+	return a + b
+}
+
+// Admit counts k attempts at mesh time now (Unix ns, >= 0) and admits them
+// all if the window's admissions stay within the policy's slice, or none.
+// It takes no lock and allocates nothing.
+func (e *Entry) Admit(now int64, k uint64) Decision {
+	p := e.policy.Load()
+	w := now / p.Period
+	tag := uint64(w) & tagMask
+	// A clock that stepped back must not reopen an older window: if either
+	// slot already counts a newer window, count in that one.
+	for i := range e.slots {
+		v := e.slots[i].Load()
+		if v == 0 {
+			continue // never written: every write counts at least one attempt
+		}
+		st, _, _ := unpack(v)
+		if d := tagAhead(st, tag); d > 0 {
+			w += d
+			tag = st
+		}
+	}
+	slot := &e.slots[w&1]
+	for {
+		old := slot.Load()
+		st, att, adm := unpack(old)
+		if st != tag {
+			att, adm = 0, 0
+		}
+		att = satAdd(att, k)
+		allowed := p.Unlimited || adm+k <= p.Slice
+		if allowed {
+			adm = satAdd(adm, k)
+		}
+		if slot.CompareAndSwap(old, pack(tag, att, adm)) {
+			if e.lastSeen.Load() < now {
+				e.lastSeen.Store(now)
+			}
+			var rem uint64
+			switch {
+			case p.Unlimited:
+				rem = MaxCount
+			case adm < p.Slice:
+				rem = p.Slice - adm
+			}
+			return Decision{Allowed: allowed, Remaining: rem, Window: w, ResetNanos: (w+1)*p.Period - now}
+		}
+	}
+}
+
+// Counts returns the attempts and admissions counted in window w (zero when
+// the slot holds another window).
+func (e *Entry) Counts(w int64) (attempts, admitted uint64) {
+	st, att, adm := unpack(e.slots[w&1].Load())
+	if st != uint64(w)&tagMask {
+		return 0, 0
+	}
+	return att, adm
+}

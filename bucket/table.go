@@ -1,0 +1,191 @@
+package bucket
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrFull is returned by Insert when the table holds its maximum number of
+// entries.
+var ErrFull = errors.New("bucket: table is full")
+
+const shardCount = 256 // a power of two; enough that inserts rarely contend
+
+// tombstone marks a deleted slot so that probe chains stay intact.
+var tombstone = &Entry{}
+
+// slotArray is one shard's open-addressing array. Readers load it
+// atomically and probe without a lock; writers replace it when it grows.
+type slotArray struct {
+	slots []atomic.Pointer[Entry]
+	mask  uint64
+}
+
+type shard struct {
+	mu    sync.Mutex // serialises writers of this shard only
+	arr   atomic.Pointer[slotArray]
+	live  int // entries (mu)
+	tombs int // tombstones (mu)
+	_     [40]byte
+}
+
+// Table is a sharded hash table of Entries keyed by (xxhash64, client ID).
+// Lookup takes no lock and allocates nothing; Insert and Delete lock one
+// shard. It holds at most Max entries. Safe for concurrent use.
+type Table struct {
+	shards [shardCount]shard
+	max    int64
+	count  atomic.Int64
+}
+
+// NewTable returns a table that holds at most max entries (max >= 1).
+func NewTable(max int) *Table {
+	if max < 1 {
+		max = 1
+	}
+	t := &Table{max: int64(max)}
+	for i := range t.shards {
+		t.shards[i].arr.Store(newSlotArray(8))
+	}
+	return t
+}
+
+func newSlotArray(n int) *slotArray {
+	return &slotArray{slots: make([]atomic.Pointer[Entry], n), mask: uint64(n - 1)}
+}
+
+// Len returns the number of entries.
+func (t *Table) Len() int { return int(t.count.Load()) }
+
+// Max returns the bound on entries.
+func (t *Table) Max() int { return int(t.max) }
+
+func (t *Table) shardOf(h uint64) *shard { return &t.shards[h&(shardCount-1)] }
+
+// probe start uses the hash bits above the shard bits.
+func start(h uint64, mask uint64) uint64 { return (h >> 8) & mask }
+
+// Lookup returns the entry for (h, id), or nil.
+func (t *Table) Lookup(h uint64, id string) *Entry {
+	a := t.shardOf(h).arr.Load()
+	for i, n := start(h, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
+		e := a.slots[i].Load()
+		if e == nil {
+			return nil
+		}
+		if e.hash == h && e != tombstone && e.id == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// Insert returns the entry for (h, id), creating it with policy p at mesh
+// time now if it is absent. created reports whether it is new. When the table
+// is full and the entry absent, it returns ErrFull.
+func (t *Table) Insert(h uint64, id string, p *Policy, now int64) (e *Entry, created bool, err error) {
+	s := t.shardOf(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := t.Lookup(h, id); e != nil {
+		return e, false, nil
+	}
+	if t.count.Load() >= t.max {
+		return nil, false, ErrFull
+	}
+	a := s.arr.Load()
+	// Keep the load under 3/4 so probe chains stay short and always end.
+	if uint64(s.live+s.tombs+1)*4 > (a.mask+1)*3 {
+		size := int(a.mask + 1)
+		if uint64(s.live+1)*2 > a.mask+1 {
+			size *= 2
+		}
+		a = s.rehash(a, size)
+	}
+	e = NewEntry(h, id, p, now)
+	for i := start(h, a.mask); ; i = (i + 1) & a.mask {
+		cur := a.slots[i].Load()
+		if cur == nil || cur == tombstone {
+			if cur == tombstone {
+				s.tombs--
+			}
+			a.slots[i].Store(e)
+			break
+		}
+	}
+	s.live++
+	t.count.Add(1)
+	return e, true, nil
+}
+
+// rehash copies the live entries into a new array of the given size and
+// publishes it. Readers still probing the old array see a consistent old
+// view; an entry they miss sends them to Insert, which finds it.
+func (s *shard) rehash(old *slotArray, size int) *slotArray {
+	a := newSlotArray(size)
+	for i := range old.slots {
+		e := old.slots[i].Load()
+		if e == nil || e == tombstone {
+			continue
+		}
+		for j := start(e.hash, a.mask); ; j = (j + 1) & a.mask {
+			if a.slots[j].Load() == nil {
+				a.slots[j].Store(e)
+				break
+			}
+		}
+	}
+	s.tombs = 0
+	s.arr.Store(a)
+	return a
+}
+
+// Delete removes e if it is still in the table. Goroutines that loaded e
+// before may still count into it; those counts are lost with it.
+func (t *Table) Delete(e *Entry) bool {
+	s := t.shardOf(e.hash)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.arr.Load()
+	for i, n := start(e.hash, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
+		cur := a.slots[i].Load()
+		if cur == nil {
+			return false
+		}
+		if cur == e {
+			a.slots[i].Store(tombstone)
+			s.live--
+			s.tombs++
+			t.count.Add(-1)
+			// Shrink-free cleanup: rebuild when tombstones dominate.
+			if s.tombs > s.live && s.tombs > 8 {
+				size := int(a.mask + 1)
+				for size > 8 && uint64(s.live)*4 < uint64(size) {
+					size /= 2
+				}
+				s.rehash(a, size)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// Range calls fn for every entry until fn returns false. It takes no lock:
+// entries inserted or deleted during the walk may or may not be visited,
+// every other entry is visited once.
+func (t *Table) Range(fn func(*Entry) bool) {
+	for i := range t.shards {
+		a := t.shards[i].arr.Load()
+		for j := range a.slots {
+			e := a.slots[j].Load()
+			if e == nil || e == tombstone {
+				continue
+			}
+			if !fn(e) {
+				return
+			}
+		}
+	}
+}

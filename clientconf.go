@@ -1,0 +1,134 @@
+package fairmesh
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/fairmesh/fairmesh/crdt"
+)
+
+// limitValue is a client's own limit: Rate requests per Period.
+type limitValue struct {
+	Rate   int
+	Period time.Duration
+}
+
+// clientConf holds a configured client's registers. Weight and limit are
+// separate LWW registers stamped by the HLC, so concurrent updates of the
+// two through different nodes both survive.
+type clientConf struct {
+	id     string
+	weight crdt.LWW[int]
+	limit  crdt.LWW[limitValue]
+}
+
+// effConf is a client's effective configuration: its registers where set,
+// the node's defaults elsewhere.
+type effConf struct {
+	weight     int
+	rate       int
+	period     int64 // window length, ns
+	limited    bool
+	configured bool
+}
+
+func (n *Node) effective(h uint64) effConf {
+	c := effConf{weight: n.cfg.DefaultWeight}
+	if n.cfg.DefaultRate > 0 {
+		c.rate, c.period, c.limited = n.cfg.DefaultRate, int64(n.cfg.DefaultPeriod), true
+	} else if n.cfg.Capacity > 0 {
+		c.period = int64(n.cfg.CapacityPeriod)
+	} else {
+		c.period = int64(n.cfg.DefaultPeriod)
+	}
+	cc := n.conf[h]
+	if cc == nil {
+		return c
+	}
+	if !cc.weight.Stamp.IsZero() {
+		c.weight, c.configured = cc.weight.Value, true
+	}
+	if !cc.limit.Stamp.IsZero() {
+		c.rate, c.period, c.limited, c.configured = cc.limit.Value.Rate, int64(cc.limit.Value.Period), true, true
+	}
+	return c
+}
+
+func validWeight(w int) error {
+	if w < 0 || w > MaxWeight {
+		return fmt.Errorf("fairmesh: weight %d is outside [0, %d]", w, MaxWeight)
+	}
+	return nil
+}
+
+func validLimit(rate int, period time.Duration) error {
+	if rate < 0 || rate > MaxRate {
+		return fmt.Errorf("fairmesh: rate %d is outside [0, %d]", rate, MaxRate)
+	}
+	if period < MinPeriod || period > MaxPeriod {
+		return fmt.Errorf("fairmesh: period %v is outside [%v, %v]", period, MinPeriod, MaxPeriod)
+	}
+	return nil
+}
+
+// UpdateClientWeight sets clientID's weight (0 makes it a scavenger that
+// keeps the MinRate floor). It is refused, changing nothing, when the ID is
+// invalid or the weight is negative or above MaxWeight. The update is
+// stamped with the node's HLC and spread to the mesh by Tick; the newest
+// stamp wins everywhere. It takes effect in this node's next allocation.
+func (n *Node) UpdateClientWeight(clientID string, weight int) error {
+	if err := ValidateClientID(clientID); err != nil {
+		return err
+	}
+	if err := validWeight(weight); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := xxhash.Sum64String(clientID)
+	cc := n.confFor(h, clientID)
+	cc.weight.Merge(crdt.LWW[int]{Value: weight, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
+	n.configChanged(h)
+	return nil
+}
+
+// UpdateClientRateLimit sets clientID's own limit to rate requests per
+// period, mesh-wide; rate 0 blocks the client. It is refused, changing
+// nothing, when the ID is invalid, the rate negative or above MaxRate, or
+// the period outside [MinPeriod, MaxPeriod]. The new limit applies to this
+// node's decisions at once (a decision sees the whole old or the whole new
+// limit) and reaches the mesh through Tick.
+func (n *Node) UpdateClientRateLimit(clientID string, rate int, period time.Duration) error {
+	if err := ValidateClientID(clientID); err != nil {
+		return err
+	}
+	if err := validLimit(rate, period); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := xxhash.Sum64String(clientID)
+	cc := n.confFor(h, clientID)
+	cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{rate, period}, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
+	n.configChanged(h)
+	return nil
+}
+
+func (n *Node) confFor(h uint64, id string) *clientConf {
+	cc := n.conf[h]
+	if cc == nil {
+		cc = &clientConf{id: id}
+		n.conf[h] = cc
+	}
+	return cc
+}
+
+// configChanged queues the client's registers for gossip and re-derives
+// its policy now, so that a lowered limit binds from the next decision.
+func (n *Node) configChanged(h uint64) {
+	n.pendingConf[h] = resends
+	n.alloc.dirty = true
+	n.refreshClient(h)
+}

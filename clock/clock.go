@@ -1,0 +1,85 @@
+// Package clock holds the Clocks that drive a fairmesh Node: a coarse wall
+// clock cheap enough for the Allow fast path, and a manual clock for tests.
+package clock
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// CoarseClock is a fairmesh.Clock that reads in about a nanosecond: a background
+// goroutine stores the wall time every Resolution, and Now returns the stored
+// value. time.Now costs ~36 ns on the machines we measure on, more than the
+// rest of Allow, so `fairmesh serve` uses this clock. Its error is at most one
+// Resolution behind the wall clock, which is harmless for windows of 1 ms and
+// more. Stop must be called to release the goroutine; Now keeps returning the
+// last stored time after Stop.
+type CoarseClock struct {
+	nanos atomic.Int64
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// NewCoarseClock starts a CoarseClock updated every resolution (1 ms when
+// resolution <= 0). The caller owns it and must call Stop.
+func NewCoarseClock(resolution time.Duration) *CoarseClock {
+	if resolution <= 0 {
+		resolution = time.Millisecond
+	}
+	c := &CoarseClock{stop: make(chan struct{}), done: make(chan struct{})}
+	c.nanos.Store(time.Now().UnixNano())
+	go c.run(resolution)
+	return c
+}
+
+func (c *CoarseClock) run(resolution time.Duration) {
+	defer close(c.done)
+	t := time.NewTicker(resolution)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case now := <-t.C:
+			c.nanos.Store(now.UnixNano())
+		}
+	}
+}
+
+// Now returns the last stored wall time.
+func (c *CoarseClock) Now() time.Time { return time.Unix(0, c.nanos.Load()) }
+
+// UnixNano returns the last stored wall time in Unix nanoseconds, without
+// building a time.Time. The Node uses it when its Clock is a *CoarseClock.
+func (c *CoarseClock) UnixNano() int64 { return c.nanos.Load() }
+
+// Stop ends the update goroutine and waits for it. It is safe to call twice.
+func (c *CoarseClock) Stop() {
+	c.once.Do(func() { close(c.stop) })
+	<-c.done
+}
+
+// ManualClock is a fairmesh.Clock for tests and simulations: time moves only when the
+// caller sets or advances it. Safe for concurrent use.
+type ManualClock struct{ nanos atomic.Int64 }
+
+// NewManualClock returns a ManualClock reading t.
+func NewManualClock(t time.Time) *ManualClock {
+	c := &ManualClock{}
+	c.nanos.Store(t.UnixNano())
+	return c
+}
+
+// Now returns the clock's current time.
+func (c *ManualClock) Now() time.Time { return time.Unix(0, c.nanos.Load()) }
+
+// UnixNano returns the clock's current time in Unix nanoseconds.
+func (c *ManualClock) UnixNano() int64 { return c.nanos.Load() }
+
+// Set moves the clock to t, backwards too (to test clamping).
+func (c *ManualClock) Set(t time.Time) { c.nanos.Store(t.UnixNano()) }
+
+// Advance moves the clock forward by d.
+func (c *ManualClock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }

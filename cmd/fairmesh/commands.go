@@ -1,0 +1,226 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fairmesh/fairmesh"
+	"github.com/fairmesh/fairmesh/httpapi"
+)
+
+func newWeightCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "weight", Short: "Manage client weights"}
+	var cf clientFlags
+	set := &cobra.Command{
+		Use:   "set CLIENT WEIGHT",
+		Short: "Set a client's weight (an integer >= 0; 0 makes it a scavenger)",
+		Example: `  fairmesh weight set checkout 3
+  fairmesh weight set batch-jobs 0 --node http://10.0.0.5:8080 --token "$TOKEN"`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := fairmesh.ValidateClientID(args[0]); err != nil {
+				return err
+			}
+			w, err := strconv.Atoi(args[1])
+			if err != nil {
+				return fmt.Errorf("WEIGHT %q is not an integer", args[1])
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var out httpapi.Client
+			raw, _, err := c.get(cmd.Context(), http.MethodPut, clientPath(args[0], "/weight"),
+				httpapi.WeightRequest{Weight: &w}, &out)
+			if err != nil {
+				return err
+			}
+			return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
+		},
+	}
+	cf.register(set)
+	cmd.AddCommand(set)
+	return cmd
+}
+
+func newLimitCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "limit", Short: "Manage client limits"}
+	var cf clientFlags
+	set := &cobra.Command{
+		Use:   "set CLIENT RATE PERIOD",
+		Short: "Limit a client to RATE requests per PERIOD (a Go duration: 1s, 500ms, 1m); RATE 0 blocks it",
+		Example: `  fairmesh limit set checkout 100 1s
+  fairmesh limit set scraper 0 1s   # block`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := fairmesh.ValidateClientID(args[0]); err != nil {
+				return err
+			}
+			rate, err := strconv.Atoi(args[1])
+			if err != nil {
+				return fmt.Errorf("RATE %q is not an integer", args[1])
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			// The period goes as typed: the node validates it and names
+			// what is wrong.
+			var out httpapi.Client
+			raw, _, err := c.get(cmd.Context(), http.MethodPut, clientPath(args[0], "/limit"),
+				httpapi.LimitRequest{Rate: &rate, Period: args[2]}, &out)
+			if err != nil {
+				return err
+			}
+			return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
+		},
+	}
+	cf.register(set)
+	cmd.AddCommand(set)
+	return cmd
+}
+
+func newAllowCmd() *cobra.Command {
+	var (
+		cf clientFlags
+		n  int
+	)
+	// Every failure exits 2, so that 1 means "denied" only.
+	fail := func(err error) error {
+		if err == nil {
+			return nil
+		}
+		return &exitError{code: 2, err: err}
+	}
+	cmd := &cobra.Command{
+		Use:   "allow CLIENT",
+		Short: "Ask whether CLIENT may make a request now (exit 0 admitted, 1 denied, 2 error)",
+		Long: `Ask the node to decide N requests of CLIENT now. The requests count as made
+when admitted. Exit status: 0 when admitted, 1 when denied, 2 on any error.`,
+		Example: `  fairmesh allow checkout
+  fairmesh allow checkout --n 5 --json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			return fail(cobra.ExactArgs(1)(cmd, args))
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := fairmesh.ValidateClientID(args[0]); err != nil {
+				return fail(err)
+			}
+			if n < 1 {
+				return fail(fmt.Errorf("--n must be at least 1, not %d", n))
+			}
+			c, err := cf.client()
+			if err != nil {
+				return fail(err)
+			}
+			path := "/v1/allow/" + url.PathEscape(args[0]) + "?n=" + strconv.Itoa(n)
+			var out httpapi.AllowResult
+			raw, _, err := c.get(cmd.Context(), http.MethodGet, path, nil, &out, http.StatusOK, http.StatusTooManyRequests)
+			if err != nil {
+				return fail(err)
+			}
+			if err := printOr(cmd, cf.json, raw, func() error { return printAllow(cmd.OutOrStdout(), args[0], out) }); err != nil {
+				return fail(err)
+			}
+			if !out.Allowed {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fail(err) })
+	cmd.Flags().IntVarP(&n, "n", "n", 1, "number of requests to decide at once (all or nothing)")
+	cf.register(cmd)
+	return cmd
+}
+
+func newClientsCmd() *cobra.Command {
+	var (
+		cf    clientFlags
+		limit int
+	)
+	cmd := &cobra.Command{
+		Use:   "clients [CLIENT]",
+		Short: "List the clients a node tracks, or show one",
+		Example: `  fairmesh clients
+  fairmesh clients checkout --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				if err := fairmesh.ValidateClientID(args[0]); err != nil {
+					return err
+				}
+				var out httpapi.Client
+				raw, _, err := c.get(cmd.Context(), http.MethodGet, clientPath(args[0], ""), nil, &out)
+				if err != nil {
+					return err
+				}
+				return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
+			}
+			var out httpapi.ClientList
+			raw, _, err := c.get(cmd.Context(), http.MethodGet, "/v1/clients?limit="+strconv.Itoa(limit), nil, &out)
+			if err != nil {
+				return err
+			}
+			return printOr(cmd, cf.json, raw, func() error {
+				if err := printClients(cmd.OutOrStdout(), out.Clients); err != nil {
+					return err
+				}
+				if out.Truncated {
+					fmt.Fprintf(cmd.ErrOrStderr(), "(the node tracks more than %d clients; raise --limit to see more)\n", limit)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", httpapi.DefaultListLimit, "list at most this many clients")
+	cf.register(cmd)
+	return cmd
+}
+
+func newStatusCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show a node's configuration, members and counters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var out httpapi.Status
+			raw, _, err := c.get(cmd.Context(), http.MethodGet, "/v1/status", nil, &out)
+			if err != nil {
+				return err
+			}
+			return printOr(cmd, cf.json, raw, func() error { return printStatus(cmd.OutOrStdout(), out) })
+		},
+	}
+	cf.register(cmd)
+	return cmd
+}
+
+// printOr prints the raw answer when asJSON, else calls table.
+func printOr(cmd *cobra.Command, asJSON bool, raw []byte, table func() error) error {
+	if !asJSON {
+		return table()
+	}
+	w := cmd.OutOrStdout()
+	if _, err := w.Write(raw); err != nil {
+		return err
+	}
+	if len(raw) == 0 || raw[len(raw)-1] != '\n' {
+		_, err := fmt.Fprintln(w)
+		return err
+	}
+	return nil
+}

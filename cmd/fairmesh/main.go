@@ -1,0 +1,74 @@
+// Command fairmesh runs a fairmesh node (`fairmesh serve`) and talks to a
+// running node's HTTP API (`weight set`, `limit set`, `allow`, `clients`,
+// `status`).
+//
+// Exit status: 0 on success; 1 on any error (bad arguments, an unreachable
+// node, a refusal by the server). `allow` differs so that scripts can tell a
+// denial from a failure: 0 when admitted, 1 when denied, 2 on any error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the CLI with args and returns the process exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code, err = ee.code, ee.err
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "fairmesh:", err)
+	}
+	return code
+}
+
+// exitError carries a specific exit status; err nil means the command has
+// already said all it had to (`allow` when denied).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fairmesh",
+		Short: "A distributed rate limiter with weighted fair sharing",
+		Long: `fairmesh is a distributed rate limiter with weighted fair sharing.
+
+Run a node with "fairmesh serve"; the other commands talk to a running
+node's HTTP API (--node, or $FAIRMESH_NODE).`,
+		SilenceErrors: true, // run prints them, once
+		SilenceUsage:  true, // a failed request is not a usage error
+	}
+	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newAllowCmd(), newClientsCmd(), newStatusCmd())
+	return root
+}

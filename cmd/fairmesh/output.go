@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fairmesh/fairmesh/httpapi"
+)
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// count shows -1 (unlimited) as "unlimited".
+func count(v int64) string {
+	if v < 0 {
+		return "unlimited"
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+func limitOf(c httpapi.ClientConfig) string {
+	if !c.Limited || c.Rate == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%d/%s", *c.Rate, c.Period)
+}
+
+func printClients(w io.Writer, cs []httpapi.Client) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "CLIENT\tWEIGHT\tLIMIT\tCONFIGURED\tALLOWANCE\tSLICE\tADMITTED\tDENIED\tPREV ADMITTED\tPREV DENIED\tMESH DEMAND")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%t\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n",
+			c.ID, c.Config.Weight, limitOf(c.Config), c.Config.Configured, count(c.Allowance), count(c.Slice),
+			c.Admitted, c.Denied, c.PrevAdmitted, c.PrevDenied, c.MeshDemand)
+	}
+	return tw.Flush()
+}
+
+func printAllow(w io.Writer, client string, r httpapi.AllowResult) error {
+	verdict := "denied"
+	if r.Allowed {
+		verdict = "allowed"
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "CLIENT\tDECISION\tLIMIT\tREMAINING\tRESET")
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", client, verdict, count(r.Limit), count(r.Remaining),
+		time.Duration(r.ResetMS)*time.Millisecond)
+	return tw.Flush()
+}
+
+func printStatus(w io.Writer, s httpapi.Status) error {
+	tw := newTable(w)
+	capacity := "none"
+	if s.Capacity > 0 {
+		capacity = fmt.Sprintf("%d/%s", s.Capacity, s.CapacityPeriod)
+	}
+	defaultLimit := "none"
+	if s.DefaultRate > 0 {
+		defaultLimit = fmt.Sprintf("%d/%s", s.DefaultRate, s.DefaultPeriod)
+	}
+	members := make([]string, 0, len(s.Members))
+	for _, m := range s.Members {
+		members = append(members, m.ID+" ("+m.State+")")
+	}
+	c := s.Counters
+	for _, row := range [][2]string{
+		{"node", s.NodeID},
+		{"mesh time", s.Time},
+		{"clock offset", s.ClockOffset},
+		{"capacity", capacity},
+		{"default limit", defaultLimit},
+		{"default weight", strconv.Itoa(s.DefaultWeight)},
+		{"min rate", fmt.Sprintf("%d/s", s.MinRate)},
+		{"partition policy", s.Partition},
+		{"tracked clients", fmt.Sprintf("%d of at most %d", s.TrackedClients, s.MaxClients)},
+		{"members", strings.Join(members, ", ")},
+		{"admitted", strconv.FormatUint(c.Admitted, 10)},
+		{"denied", strconv.FormatUint(c.Denied, 10)},
+		{"overflowed", strconv.FormatUint(c.Overflowed, 10)},
+		{"evicted", strconv.FormatUint(c.Evicted, 10)},
+		{"messages sent", fmt.Sprintf("%d (%d bytes)", c.MessagesSent, c.BytesSent)},
+		{"messages received", strconv.FormatUint(c.MessagesReceived, 10)},
+		{"messages dropped", strconv.FormatUint(c.DroppedMessages, 10)},
+		{"clock offset rejects", strconv.FormatUint(c.ClockOffsetRejects, 10)},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	return tw.Flush()
+}

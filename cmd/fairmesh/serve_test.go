@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fairmesh/fairmesh/httpapi"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from serve's goroutine while
+// the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestServeAnswersAndShutsDownCleanly(t *testing.T) {
+	t.Setenv("FAIRMESH_ADMIN_TOKEN", "tok")
+	t.Setenv("FAIRMESH_TOKEN", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--node-id", "s1",
+			"--capacity", "100", "--default-rate", "2"}, &stdout, &stderr)
+	}()
+
+	urlRE := regexp.MustCompile(`url=(http://\S+)`)
+	var url string
+	require.Eventually(t, func() bool {
+		m := urlRE.FindStringSubmatch(stderr.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	}, 5*time.Second, 10*time.Millisecond, "serve never logged its URL: %s", stderr.String())
+
+	r := cli(t, "status", "--node", url, "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	s := parse[httpapi.Status](t, r)
+	assert.Equal(t, "s1", s.NodeID)
+	assert.Equal(t, 100, s.Capacity)
+	assert.Equal(t, 2, s.DefaultRate)
+
+	// The admin token came from the environment.
+	assert.Equal(t, 1, cli(t, "weight", "set", "a", "2", "--node", url).code)
+	assert.Equal(t, 0, cli(t, "weight", "set", "a", "2", "--node", url, "--token", "tok").code)
+
+	assert.Equal(t, 0, cli(t, "allow", "a", "--node", url).code)
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop after its context was cancelled")
+	}
+	assert.Contains(t, stderr.String(), "stopped")
+	assert.Equal(t, 2, cli(t, "allow", "a", "--node", url).code, "nothing answers after shutdown")
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--http", "127.0.0.1:0", "--capacity", "-1"},
+		{"serve", "--http", "127.0.0.1:0", "--default-period", "0s"},
+		{"serve", "--http", "127.0.0.1:0", "--default-weight", "0"},
+		{"serve", "--http", "not-an-address"},
+		{"serve", "extra-arg"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		assert.Equal(t, 1, code, "%v", args)
+		assert.Contains(t, errb.String(), "fairmesh:", "%v", args)
+	}
+}

@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/fairmesh/fairmesh"
+)
+
+// allowOne serves GET /v1/allow/{client}?n=K.
+//
+// Headers follow the IETF RateLimit header fields draft: RateLimit-Limit is
+// the client's allowance in the current window, RateLimit-Remaining what
+// this node may still admit of it, RateLimit-Reset the seconds (rounded up)
+// until the window ends. An unlimited client (Limit -1) has no quota to
+// describe, so the three headers are omitted rather than filled with a
+// made-up number; its JSON body carries -1. A denied request also gets
+// Retry-After, in whole seconds, at least 1.
+func (h *handler) allowOne(w http.ResponseWriter, r *http.Request) {
+	client := r.PathValue("client")
+	if err := fairmesh.ValidateClientID(client); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		return
+	}
+	n := 1
+	if q := r.URL.Query(); q.Has("n") {
+		s := q.Get("n")
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("n must be an integer, not %q", s), "n")
+			return
+		}
+		if bad := checkN(v, "n"); bad != nil {
+			bad.write(w)
+			return
+		}
+		n = v
+	}
+	d := h.node.Decide(client, n)
+	hdr := w.Header()
+	if d.Limit >= 0 {
+		hdr.Set("RateLimit-Limit", strconv.FormatInt(d.Limit, 10))
+		hdr.Set("RateLimit-Remaining", strconv.FormatInt(max(d.Remaining, 0), 10))
+		hdr.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(d.Reset), 10))
+	}
+	status := http.StatusOK
+	if !d.Allowed {
+		status = http.StatusTooManyRequests
+		hdr.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(d.Reset), 1), 10))
+	}
+	writeJSON(w, status, result(d))
+}
+
+// allowBatch serves POST /v1/allow. Every element is validated before any
+// is decided: an invalid element refuses the whole batch and admits nothing.
+func (h *handler) allowBatch(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Requests []json.RawMessage `json:"requests"`
+	}
+	if bad := h.decodeBody(w, r, &body); bad != nil {
+		bad.write(w)
+		return
+	}
+	if body.Requests == nil {
+		writeError(w, http.StatusBadRequest, "requests is required (an array)", "requests")
+		return
+	}
+	if len(body.Requests) > h.maxBatch {
+		writeError(w, http.StatusBadRequest,
+			fmt.Sprintf("batch of %d requests exceeds the limit of %d", len(body.Requests), h.maxBatch), "requests")
+		return
+	}
+	items := make([]BatchItem, len(body.Requests))
+	for i, raw := range body.Requests {
+		prefix := fmt.Sprintf("requests[%d]", i)
+		if string(raw) == "null" {
+			writeError(w, http.StatusBadRequest, prefix+" must be an object", prefix)
+			return
+		}
+		if bad := decodeStrict(raw, &items[i], prefix); bad != nil {
+			bad.write(w)
+			return
+		}
+		if err := fairmesh.ValidateClientID(items[i].Client); err != nil {
+			writeError(w, http.StatusBadRequest, prefix+".client: "+err.Error(), prefix+".client")
+			return
+		}
+		if items[i].N != nil {
+			if bad := checkN(*items[i].N, prefix+".n"); bad != nil {
+				bad.write(w)
+				return
+			}
+		}
+	}
+	resp := BatchResponse{Results: make([]AllowResult, len(items))}
+	for i, it := range items {
+		n := 1
+		if it.N != nil {
+			n = *it.N
+		}
+		resp.Results[i] = result(h.node.Decide(it.Client, n))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// checkN bounds the number of requests asked for at once.
+func checkN(n int, field string) *badInput {
+	if n < 1 || n > fairmesh.MaxRate {
+		return invalid(field, "%s must be in [1, %d], not %d", field, fairmesh.MaxRate, n)
+	}
+	return nil
+}
+
+func result(d fairmesh.Decision) AllowResult {
+	return AllowResult{
+		Allowed:   d.Allowed,
+		Limit:     d.Limit,
+		Remaining: d.Remaining,
+		ResetMS:   ceilDiv(d.Reset, time.Millisecond),
+	}
+}
+
+func ceilSeconds(d time.Duration) int64 { return ceilDiv(d, time.Second) }
+
+// ceilDiv is d/unit rounded up; 0 for d <= 0.
+func ceilDiv(d, unit time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + unit - 1) / unit)
+}

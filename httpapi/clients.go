@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fairmesh/fairmesh"
+)
+
+// putWeight serves PUT /v1/clients/{client}/weight and answers the client
+// as it is after the change.
+func (h *handler) putWeight(w http.ResponseWriter, r *http.Request) {
+	client := r.PathValue("client")
+	if err := fairmesh.ValidateClientID(client); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		return
+	}
+	var req WeightRequest
+	if bad := h.decodeBody(w, r, &req); bad != nil {
+		bad.write(w)
+		return
+	}
+	switch {
+	case req.Weight == nil:
+		writeError(w, http.StatusBadRequest, "weight is required", "weight")
+		return
+	case *req.Weight < 0 || *req.Weight > fairmesh.MaxWeight:
+		writeError(w, http.StatusBadRequest,
+			fmt.Sprintf("weight must be in [0, %d], not %d", fairmesh.MaxWeight, *req.Weight), "weight")
+		return
+	}
+	if err := h.node.UpdateClientWeight(client, *req.Weight); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "weight")
+		return
+	}
+	h.writeClient(w, client)
+}
+
+// putLimit serves PUT /v1/clients/{client}/limit and answers the client as
+// it is after the change.
+func (h *handler) putLimit(w http.ResponseWriter, r *http.Request) {
+	client := r.PathValue("client")
+	if err := fairmesh.ValidateClientID(client); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		return
+	}
+	var req LimitRequest
+	if bad := h.decodeBody(w, r, &req); bad != nil {
+		bad.write(w)
+		return
+	}
+	if req.Rate == nil {
+		writeError(w, http.StatusBadRequest, "rate is required", "rate")
+		return
+	}
+	if *req.Rate < 0 || *req.Rate > fairmesh.MaxRate {
+		writeError(w, http.StatusBadRequest,
+			fmt.Sprintf("rate must be in [0, %d], not %d", fairmesh.MaxRate, *req.Rate), "rate")
+		return
+	}
+	if req.Period == "" {
+		writeError(w, http.StatusBadRequest, `period is required (a Go duration such as "1s")`, "period")
+		return
+	}
+	period, err := time.ParseDuration(req.Period)
+	if err != nil {
+		writeError(w, http.StatusBadRequest,
+			fmt.Sprintf("period %q is not a Go duration such as \"1s\" or \"500ms\"", req.Period), "period")
+		return
+	}
+	if period < fairmesh.MinPeriod || period > fairmesh.MaxPeriod {
+		writeError(w, http.StatusBadRequest,
+			fmt.Sprintf("period must be in [%v, %v], not %v", fairmesh.MinPeriod, fairmesh.MaxPeriod, period), "period")
+		return
+	}
+	if err := h.node.UpdateClientRateLimit(client, *req.Rate, period); err != nil {
+		// The checks above mirror the Node's; should it refuse anyway,
+		// its message names the argument.
+		field := "rate"
+		if strings.Contains(strings.ToLower(err.Error()), "period") {
+			field = "period"
+		}
+		writeError(w, http.StatusBadRequest, err.Error(), field)
+		return
+	}
+	h.writeClient(w, client)
+}
+
+// getClient serves GET /v1/clients/{client}.
+func (h *handler) getClient(w http.ResponseWriter, r *http.Request) {
+	client := r.PathValue("client")
+	if err := fairmesh.ValidateClientID(client); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		return
+	}
+	h.writeClient(w, client)
+}
+
+func (h *handler) writeClient(w http.ResponseWriter, client string) {
+	cs, err := h.node.Client(client)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		return
+	}
+	writeJSON(w, http.StatusOK, clientJSON(cs))
+}
+
+// listClients serves GET /v1/clients?limit=N: at most N tracked clients,
+// sorted by ID.
+func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {
+	limit := DefaultListLimit
+	if q := r.URL.Query(); q.Has("limit") {
+		v, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || v < 1 || v > MaxListLimit {
+			writeError(w, http.StatusBadRequest,
+				fmt.Sprintf("limit must be an integer in [1, %d], not %q", MaxListLimit, q.Get("limit")), "limit")
+			return
+		}
+		limit = v
+	}
+	// One more than asked tells whether the list is truncated.
+	all := h.node.Clients(limit + 1)
+	resp := ClientList{Clients: make([]Client, 0, min(len(all), limit))}
+	if len(all) > limit {
+		resp.Truncated = true
+		all = all[:limit]
+	}
+	for _, cs := range all {
+		resp.Clients = append(resp.Clients, clientJSON(cs))
+	}
+	slices.SortFunc(resp.Clients, func(a, b Client) int { return strings.Compare(a.ID, b.ID) })
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func clientJSON(cs fairmesh.ClientStatus) Client {
+	cfg := ClientConfig{
+		Weight:     cs.Config.Weight,
+		Limited:    cs.Config.Limited,
+		Configured: cs.Config.Configured,
+	}
+	if cs.Config.Limited {
+		rate := cs.Config.Rate
+		cfg.Rate = &rate
+		cfg.Period = cs.Config.Period.String()
+	}
+	return Client{
+		ID:           cs.ID,
+		Config:       cfg,
+		Allowance:    cs.Allowance,
+		Slice:        cs.Slice,
+		Admitted:     cs.Admitted,
+		Denied:       cs.Denied,
+		PrevAdmitted: cs.PrevAdmitted,
+		PrevDenied:   cs.PrevDenied,
+		MeshDemand:   cs.MeshDemand,
+	}
+}

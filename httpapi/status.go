@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+)
+
+// getStatus serves GET /v1/status.
+func (h *handler) getStatus(w http.ResponseWriter, r *http.Request) {
+	s := h.node.Status()
+	resp := Status{
+		NodeID:         s.NodeID,
+		Time:           s.Time.UTC().Format(time.RFC3339Nano),
+		ClockOffset:    s.ClockOffset.String(),
+		Capacity:       s.Capacity,
+		CapacityPeriod: s.CapacityPeriod.String(),
+		DefaultRate:    s.DefaultRate,
+		DefaultPeriod:  s.DefaultPeriod.String(),
+		DefaultWeight:  s.DefaultWeight,
+		MinRate:        s.MinRate,
+		Partition:      string(s.Partition),
+		TrackedClients: s.TrackedClients,
+		MaxClients:     s.MaxClients,
+		Members:        make([]Member, 0, len(s.Members)),
+		Counters: Counters{
+			Admitted:           s.Counters.Admitted,
+			Denied:             s.Counters.Denied,
+			Overflowed:         s.Counters.Overflowed,
+			Evicted:            s.Counters.Evicted,
+			MessagesSent:       s.Counters.MessagesSent,
+			BytesSent:          s.Counters.BytesSent,
+			MessagesReceived:   s.Counters.MessagesReceived,
+			DroppedMessages:    s.Counters.DroppedMessages,
+			ClockOffsetRejects: s.Counters.ClockOffsetRejects,
+		},
+	}
+	for _, m := range s.Members {
+		resp.Members = append(resp.Members, Member{ID: m.ID, State: m.State.String()})
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,128 @@
+package httpapi
+
+// The JSON shapes of the API. They are exported so that Go clients (the
+// fairmesh CLI among them) decode exactly what the server encodes.
+
+// Error is the body of every 4xx answer the handler writes itself.
+type Error struct {
+	Error string `json:"error"`
+	// Field names the offending input; empty when no single input is at
+	// fault.
+	Field string `json:"field,omitempty"`
+}
+
+// AllowResult is one admission decision.
+type AllowResult struct {
+	Allowed bool `json:"allowed"`
+	// Limit is the client's mesh-wide allowance in the current window;
+	// -1 when the client is unlimited (no own limit, no shared capacity).
+	Limit int64 `json:"limit"`
+	// Remaining is what this node may still admit for the client in the
+	// window; -1 when unlimited.
+	Remaining int64 `json:"remaining"`
+	// ResetMS is the time until the window ends, in milliseconds, rounded up.
+	ResetMS int64 `json:"reset_ms"`
+}
+
+// BatchRequest is the body of POST /v1/allow.
+type BatchRequest struct {
+	Requests []BatchItem `json:"requests"`
+}
+
+// BatchItem asks for N requests of Client; N omitted means 1.
+type BatchItem struct {
+	Client string `json:"client"`
+	N      *int   `json:"n,omitempty"`
+}
+
+// BatchResponse answers POST /v1/allow, one result per request, in order.
+type BatchResponse struct {
+	Results []AllowResult `json:"results"`
+}
+
+// WeightRequest is the body of PUT /v1/clients/{client}/weight.
+type WeightRequest struct {
+	Weight *int `json:"weight"`
+}
+
+// LimitRequest is the body of PUT /v1/clients/{client}/limit: Rate
+// requests per Period, a Go duration string in [1ms, 24h]. Rate 0 blocks
+// the client.
+type LimitRequest struct {
+	Rate   *int   `json:"rate"`
+	Period string `json:"period"`
+}
+
+// ClientConfig is a client's configuration as the mesh agreed it.
+type ClientConfig struct {
+	Weight int `json:"weight"`
+	// Limited is false when the client has no own limit; Rate and Period
+	// are then omitted.
+	Limited bool   `json:"limited"`
+	Rate    *int   `json:"rate,omitempty"`
+	Period  string `json:"period,omitempty"`
+	// Configured is false when the values are the node's defaults.
+	Configured bool `json:"configured"`
+}
+
+// Client is what the node knows of one client (GET /v1/clients/{client},
+// and the answer to the PUTs, after the change).
+type Client struct {
+	ID     string       `json:"id"`
+	Config ClientConfig `json:"config"`
+	// Allowance is the client's mesh-wide allowance in the current window;
+	// Slice is this node's part of it. -1: unlimited.
+	Allowance int64 `json:"allowance"`
+	Slice     int64 `json:"slice"`
+	// This node's decisions in the current and the previous window.
+	Admitted     int64 `json:"admitted"`
+	Denied       int64 `json:"denied"`
+	PrevAdmitted int64 `json:"prev_admitted"`
+	PrevDenied   int64 `json:"prev_denied"`
+	// MeshDemand is the client's demand over the mesh, per window.
+	MeshDemand int64 `json:"mesh_demand"`
+}
+
+// ClientList answers GET /v1/clients. Truncated is true when the node
+// tracks more clients than the limit asked for.
+type ClientList struct {
+	Clients   []Client `json:"clients"`
+	Truncated bool     `json:"truncated"`
+}
+
+// Status answers GET /v1/status.
+type Status struct {
+	NodeID         string   `json:"node_id"`
+	Time           string   `json:"time"` // mesh time, RFC 3339 with nanoseconds
+	ClockOffset    string   `json:"clock_offset"`
+	Capacity       int      `json:"capacity"`
+	CapacityPeriod string   `json:"capacity_period"`
+	DefaultRate    int      `json:"default_rate"`
+	DefaultPeriod  string   `json:"default_period"`
+	DefaultWeight  int      `json:"default_weight"`
+	MinRate        int      `json:"min_rate"`
+	Partition      string   `json:"partition"`
+	TrackedClients int      `json:"tracked_clients"`
+	MaxClients     int      `json:"max_clients"`
+	Members        []Member `json:"members"`
+	Counters       Counters `json:"counters"`
+}
+
+// Member is one mesh member as the node sees it.
+type Member struct {
+	ID    string `json:"id"`
+	State string `json:"state"` // alive, suspect, dead, left
+}
+
+// Counters are the node's cumulative event counts since start.
+type Counters struct {
+	Admitted           uint64 `json:"admitted"`
+	Denied             uint64 `json:"denied"`
+	Overflowed         uint64 `json:"overflowed"`
+	Evicted            uint64 `json:"evicted"`
+	MessagesSent       uint64 `json:"messages_sent"`
+	BytesSent          uint64 `json:"bytes_sent"`
+	MessagesReceived   uint64 `json:"messages_received"`
+	DroppedMessages    uint64 `json:"dropped_messages"`
+	ClockOffsetRejects uint64 `json:"clock_offset_rejects"`
+}

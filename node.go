@@ -1,0 +1,188 @@
+package fairmesh
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/fairmesh/fairmesh/bucket"
+	"github.com/fairmesh/fairmesh/crdt"
+)
+
+// Node is one member of a fairmesh mesh, or a limiter on its own: the
+// deterministic core. It never starts a goroutine, never sleeps and reads
+// time only through its Clock (and the now passed to Tick).
+//
+// Allow, AllowN and Decide are safe for concurrent use; on a known client
+// they take no global lock and allocate nothing. Every other method is safe
+// for concurrent use too and serialises on the node's lock.
+//
+// A Node alone needs no driver: as its clock advances, the first Allow past
+// each MaintainInterval re-splits allowances. In a mesh, a runtime calls Tick
+// every gossip interval and sends what it returns, hands received payloads to
+// Receive, and reports membership with SetMember.
+type Node struct {
+	cfg      Config
+	local    func() int64 // the local clock, Unix ns
+	offset   atomic.Int64 // adopted mesh-time offset (ns, >= 0)
+	table    *bucket.Table
+	overflow *bucket.Entry
+
+	nextMaintain atomic.Int64 // mesh time of the next inline maintenance
+	overflowed   atomic.Uint64
+
+	mu   sync.Mutex // guards everything below
+	hlc  *crdt.HLC
+	log  *slog.Logger
+	conf map[uint64]*clientConf   // configured clients
+	peer map[uint64]*remoteClient // demand reported by other nodes
+	mem  map[string]MemberState   // other members as the membership layer sees them
+
+	holders []string // sorted slice holders: self, then members per policy
+	selfIdx int
+
+	pendingReports map[uint64]*pending // own demand reports to send
+	pendingConf    map[uint64]int      // config registers to send (sends left)
+	pendingFull    map[string]bool     // members owed a full state
+
+	alloc     allocState
+	counters  Counters
+	scratch   scratch
+	lastTick  int64
+	lastAlloc int64
+}
+
+type pending struct {
+	e    *bucket.Entry
+	left int
+}
+
+// NewNode validates cfg and returns a Node. It starts nothing.
+func NewNode(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	n := &Node{
+		cfg:            cfg,
+		table:          bucket.NewTable(cfg.MaxClients),
+		conf:           map[uint64]*clientConf{},
+		peer:           map[uint64]*remoteClient{},
+		mem:            map[string]MemberState{},
+		pendingReports: map[uint64]*pending{},
+		pendingConf:    map[uint64]int{},
+		pendingFull:    map[string]bool{},
+		log:            cfg.Logger,
+	}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	if nc, ok := cfg.Clock.(nanoClock); ok {
+		n.local = nc.UnixNano
+	} else {
+		clk := cfg.Clock
+		n.local = func() int64 { return clk.Now().UnixNano() }
+	}
+	n.hlc = crdt.NewHLC(n.meshNow, cfg.MaxClockOffset)
+	n.holders = []string{cfg.NodeID}
+	now := n.meshNow()
+	n.overflow = bucket.NewEntry(0, "", n.defaultPolicy(), now)
+	n.overflow.Processed = now/n.overflow.Policy().Period - 1
+	n.alloc.init(n)
+	return n, nil
+}
+
+// meshNow is the node's mesh time: its clock plus the adopted offset.
+func (n *Node) meshNow() int64 { return n.local() + n.offset.Load() }
+
+// ValidateClientID reports why id cannot name a client, or nil.
+func ValidateClientID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("fairmesh: client ID is empty")
+	case len(id) > MaxClientIDLen:
+		return fmt.Errorf("fairmesh: client ID is longer than %d bytes", MaxClientIDLen)
+	}
+	return nil
+}
+
+// Allow reports whether clientID may make one request now, and counts it.
+// An invalid client ID is never allowed.
+func (n *Node) Allow(clientID string) bool { return n.Decide(clientID, 1).Allowed }
+
+// AllowN reports whether clientID may make k requests now: all k are
+// admitted or none. k <= 0 or an invalid client ID is never allowed.
+func (n *Node) AllowN(clientID string, k int) bool { return n.Decide(clientID, k).Allowed }
+
+// Decide is AllowN with the details an API reports to its callers.
+func (n *Node) Decide(clientID string, k int) Decision {
+	if k <= 0 || k > MaxRate || clientID == "" || len(clientID) > MaxClientIDLen {
+		return Decision{}
+	}
+	now := n.meshNow()
+	if now >= n.nextMaintain.Load() {
+		n.maintainInline(now)
+	}
+	h := xxhash.Sum64String(clientID)
+	e := n.table.Lookup(h, clientID)
+	if e == nil {
+		e = n.track(h, clientID, now)
+	}
+	d := e.Admit(now, uint64(k))
+	if e == n.overflow {
+		n.overflowed.Add(uint64(k))
+	}
+	p := e.Policy()
+	limit := p.Limit
+	rem := int64(d.Remaining)
+	if p.Unlimited {
+		limit, rem = -1, -1
+	}
+	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos)}
+}
+
+// maintainInline runs maintenance from the fast path when nobody drives the
+// node; it never waits for the lock, so Allow never blocks on it.
+func (n *Node) maintainInline(now int64) {
+	if !n.mu.TryLock() {
+		return
+	}
+	defer n.mu.Unlock()
+	if now < n.nextMaintain.Load() {
+		return
+	}
+	n.maintain(now)
+}
+
+// track returns the entry for a client seen for the first time, creating it
+// (the slow path: it takes the node's lock), or the overflow bucket when the
+// table is full.
+func (n *Node) track(h uint64, id string, now int64) *bucket.Entry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e := n.table.Lookup(h, id); e != nil {
+		return e
+	}
+	p, share := n.newClientPolicy(h, now)
+	e, created, err := n.table.Insert(h, id, p, now)
+	if errors.Is(err, bucket.ErrFull) {
+		n.alloc.unassigned += share
+		return n.overflow
+	}
+	if created {
+		e.Share = share
+		e.Processed = now/p.Period - 1
+		e.Reported.Window, e.PrevReported.Window = -1, -1
+	}
+	return e
+}
+
+// schedule sets when the fast path next runs maintenance.
+func (n *Node) schedule(now int64) {
+	n.nextMaintain.Store(now + int64(n.cfg.MaintainInterval))
+}

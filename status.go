@@ -1,0 +1,146 @@
+package fairmesh
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/fairmesh/fairmesh/bucket"
+)
+
+// Client returns what this node knows of clientID: its agreed config (the
+// defaults when never configured) and, when tracked here, its allowance,
+// slice and this node's counts. It counts nothing.
+func (n *Node) Client(clientID string) (ClientStatus, error) {
+	if err := ValidateClientID(clientID); err != nil {
+		return ClientStatus{}, err
+	}
+	now := n.meshNow()
+	h := xxhash.Sum64String(clientID)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.clientStatus(h, clientID, n.table.Lookup(h, clientID), now), nil
+}
+
+func (n *Node) clientStatus(h uint64, id string, e *bucket.Entry, now int64) ClientStatus {
+	c := n.effective(h)
+	st := ClientStatus{ID: id, Config: ClientConfig{
+		Weight: c.weight, Rate: c.rate, Period: time.Duration(c.period), Limited: c.limited, Configured: c.configured,
+	}}
+	if !c.limited {
+		st.Config.Rate = 0
+	}
+	var p *bucket.Policy
+	if e != nil {
+		p = e.Policy()
+	} else {
+		p, _ = n.previewPolicy(h, now)
+	}
+	st.Allowance, st.Slice = p.Limit, int64(p.Slice)
+	if p.Unlimited {
+		st.Allowance, st.Slice = -1, -1
+	}
+	w := now / c.period
+	if e != nil {
+		att, adm := e.Counts(w)
+		st.Admitted, st.Denied = int64(adm), int64(att-adm)
+		att, adm = e.Counts(w - 1)
+		st.PrevAdmitted, st.PrevDenied = int64(adm), int64(att-adm)
+	}
+	_, total, _ := n.demandVector(e, n.peer[h], w-1)
+	st.MeshDemand = int64(total)
+	return st
+}
+
+// previewPolicy is newClientPolicy without its side effect on the
+// unassigned capacity.
+func (n *Node) previewPolicy(h uint64, now int64) (*bucket.Policy, float64) {
+	saved := n.alloc.unassigned
+	p, share := n.newClientPolicy(h, now)
+	n.alloc.unassigned = saved
+	return p, share
+}
+
+// Clients returns up to max clients (all when max <= 0) that are configured
+// or tracked here, sorted by ID.
+func (n *Node) Clients(max int) []ClientStatus {
+	now := n.meshNow()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	type idh struct {
+		id string
+		h  uint64
+		e  *bucket.Entry
+	}
+	seen := map[uint64]bool{}
+	var all []idh
+	n.table.Range(func(e *bucket.Entry) bool {
+		all = append(all, idh{e.ID(), e.Hash(), e})
+		seen[e.Hash()] = true
+		return true
+	})
+	for h, cc := range n.conf {
+		if !seen[h] {
+			all = append(all, idh{cc.id, h, nil})
+		}
+	}
+	slices.SortFunc(all, func(a, b idh) int { return strings.Compare(a.id, b.id) })
+	if max > 0 && len(all) > max {
+		all = all[:max]
+	}
+	out := make([]ClientStatus, 0, len(all))
+	for _, x := range all {
+		out = append(out, n.clientStatus(x.h, x.id, x.e, now))
+	}
+	return out
+}
+
+// Status summarises the node.
+func (n *Node) Status() Status {
+	now := n.meshNow()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	st := Status{
+		NodeID: n.cfg.NodeID, Time: time.Unix(0, now).UTC(), ClockOffset: time.Duration(n.offset.Load()),
+		Capacity: n.cfg.Capacity, CapacityPeriod: n.cfg.CapacityPeriod,
+		DefaultRate: n.cfg.DefaultRate, DefaultPeriod: n.cfg.DefaultPeriod, DefaultWeight: n.cfg.DefaultWeight,
+		MinRate: n.cfg.MinRate, Partition: n.cfg.Partition,
+		TrackedClients: n.table.Len(), MaxClients: n.table.Max(),
+		Counters: n.counters,
+	}
+	st.Counters.Overflowed = n.overflowed.Load()
+	for _, id := range sortedKeys(n.mem) {
+		st.Members = append(st.Members, Member{ID: id, State: n.mem[id]})
+	}
+	return st
+}
+
+// CheckInvariants returns an error describing the first broken internal
+// invariant, or nil. The simulator calls it as it runs.
+func (n *Node) CheckInvariants() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.table.Len() > n.table.Max() {
+		return fmt.Errorf("fairmesh: %d tracked clients exceed the bound %d", n.table.Len(), n.table.Max())
+	}
+	if n.selfIdx < 0 || n.selfIdx >= len(n.holders) || n.holders[n.selfIdx] != n.cfg.NodeID {
+		return fmt.Errorf("fairmesh: this node is not among the slice holders %v", n.holders)
+	}
+	var err error
+	n.table.Range(func(e *bucket.Entry) bool {
+		p := e.Policy()
+		switch {
+		case p.Period <= 0:
+			err = fmt.Errorf("fairmesh: client %q has window length %d", e.ID(), p.Period)
+		case !p.Unlimited && p.Limit >= 0 && p.Slice > uint64(p.Limit):
+			err = fmt.Errorf("fairmesh: client %q slice %d exceeds its allowance %d", e.ID(), p.Slice, p.Limit)
+		case e.PrevReported.Window >= 0 && e.PrevReported.Window >= e.Reported.Window:
+			err = fmt.Errorf("fairmesh: client %q reports out of order (%d then %d)", e.ID(), e.PrevReported.Window, e.Reported.Window)
+		}
+		return err == nil
+	})
+	return err
+}

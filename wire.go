@@ -1,0 +1,150 @@
+package fairmesh
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/fairmesh/fairmesh/crdt"
+)
+
+// The wire format. Every payload is one msgpack array:
+//
+//	[version, type, stamp.wall, stamp.logical, field…]
+//
+// with the fields of its entries flattened into the same array (compact: no
+// maps, no per-entry headers). version is 1. Types:
+//
+//	1 reports: entries of 4 fields (client xxhash64, window, attempts, admitted),
+//	  the sender's own demand per finished client window, absolute values.
+//	2 config:  entries of 7 fields (client ID, kind 1=weight 2=limit,
+//	  weight or rate, 0 or period ns, stamp.wall, stamp.logical, stamp.node).
+//
+// stamp is the sender's HLC when it built the payload; receivers adopt its
+// wall part as mesh time within MaxClockOffset.
+const (
+	wireVersion  = 1
+	msgReports   = 1
+	msgConfig    = 2
+	reportFields = 4
+	configFields = 7
+	headerFields = 4
+	kindWeight   = 1
+	kindLimit    = 2
+	// MaxPayloadBytes is the largest payload Receive accepts.
+	MaxPayloadBytes = 1 << 20
+)
+
+type wireReport struct {
+	hash     uint64
+	window   int64
+	attempts uint64
+	admitted uint64
+}
+
+type wireConfig struct {
+	id    string
+	kind  uint64
+	v1    int64
+	v2    int64
+	stamp crdt.Timestamp
+	node  string
+}
+
+type wireMsg struct {
+	typ     uint64
+	stamp   crdt.Timestamp
+	reports []wireReport
+	configs []wireConfig
+}
+
+// msgWriter packs entries into payloads of at most max bytes.
+type msgWriter struct {
+	max   int
+	typ   uint64
+	stamp crdt.Timestamp
+	buf   bytes.Buffer
+	enc   *msgpack.Encoder
+	count int
+	out   [][]byte
+}
+
+func newMsgWriter(max int, typ uint64, stamp crdt.Timestamp) *msgWriter {
+	w := &msgWriter{max: max, typ: typ, stamp: stamp}
+	w.enc = msgpack.NewEncoder(&w.buf)
+	return w
+}
+
+func (w *msgWriter) begin() {
+	w.buf.Reset()
+	// array32 header, its count patched in flush: the count is not known
+	// until the payload is full.
+	w.buf.Write([]byte{0xdd, 0, 0, 0, 0})
+	_ = w.enc.EncodeUint(wireVersion)
+	_ = w.enc.EncodeUint(w.typ)
+	_ = w.enc.EncodeInt(w.stamp.WallTime)
+	_ = w.enc.EncodeUint(uint64(w.stamp.Logical))
+	w.count = headerFields
+}
+
+// add appends one entry of nfields written by put, starting a new payload
+// when it would not fit.
+func (w *msgWriter) add(nfields int, put func(*msgpack.Encoder)) {
+	if w.count == 0 {
+		w.begin()
+	}
+	mark := w.buf.Len()
+	put(w.enc)
+	if w.buf.Len() > w.max && w.count > headerFields {
+		w.buf.Truncate(mark)
+		w.flush()
+		w.begin()
+		put(w.enc)
+	}
+	w.count += nfields
+}
+
+func (w *msgWriter) flush() {
+	if w.count <= headerFields {
+		return
+	}
+	b := bytes.Clone(w.buf.Bytes())
+	binary.BigEndian.PutUint32(b[1:5], uint32(w.count))
+	w.out = append(w.out, b)
+	w.count = 0
+}
+
+func (w *msgWriter) done() [][]byte {
+	w.flush()
+	return w.out
+}
+
+func encodeReports(max int, stamp crdt.Timestamp, rs []wireReport) [][]byte {
+	w := newMsgWriter(max, msgReports, stamp)
+	for _, r := range rs {
+		w.add(reportFields, func(e *msgpack.Encoder) {
+			_ = e.EncodeUint(r.hash)
+			_ = e.EncodeInt(r.window)
+			_ = e.EncodeUint(r.attempts)
+			_ = e.EncodeUint(r.admitted)
+		})
+	}
+	return w.done()
+}
+
+func encodeConfigs(max int, stamp crdt.Timestamp, cs []wireConfig) [][]byte {
+	w := newMsgWriter(max, msgConfig, stamp)
+	for _, c := range cs {
+		w.add(configFields, func(e *msgpack.Encoder) {
+			_ = e.EncodeString(c.id)
+			_ = e.EncodeUint(c.kind)
+			_ = e.EncodeInt(c.v1)
+			_ = e.EncodeInt(c.v2)
+			_ = e.EncodeInt(c.stamp.WallTime)
+			_ = e.EncodeUint(uint64(c.stamp.Logical))
+			_ = e.EncodeString(c.node)
+		})
+	}
+	return w.done()
+}

@@ -1,0 +1,311 @@
+package fairmesh
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+)
+
+// Decoding is done by hand rather than by msgpack.Unmarshal: msgpack/v5
+// trusts length prefixes, and five hostile bytes (an array header claiming
+// four billion elements) abort the process with an out-of-memory error that
+// recover cannot catch. This reader checks every count against the bytes
+// left before it allocates anything, so a payload of b bytes never makes it
+// allocate more than a small multiple of b.
+
+var errTruncated = errors.New("fairmesh: message truncated")
+
+type wireReader struct {
+	b []byte
+	i int
+}
+
+func (r *wireReader) left() int { return len(r.b) - r.i }
+
+func (r *wireReader) byte() (byte, error) {
+	if r.i >= len(r.b) {
+		return 0, errTruncated
+	}
+	c := r.b[r.i]
+	r.i++
+	return c, nil
+}
+
+func (r *wireReader) bytes(n int) ([]byte, error) {
+	if n < 0 || n > r.left() {
+		return nil, errTruncated
+	}
+	s := r.b[r.i : r.i+n]
+	r.i += n
+	return s, nil
+}
+
+func (r *wireReader) be(n int) (uint64, error) {
+	s, err := r.bytes(n)
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	for _, c := range s {
+		v = v<<8 | uint64(c)
+	}
+	return v, nil
+}
+
+func (r *wireReader) arrayLen() (int, error) {
+	c, err := r.byte()
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	switch {
+	case c&0xf0 == 0x90:
+		n = uint64(c & 0x0f)
+	case c == 0xdc:
+		n, err = r.be(2)
+	case c == 0xdd:
+		n, err = r.be(4)
+	default:
+		return 0, fmt.Errorf("fairmesh: expected an array, got msgpack code 0x%02x", c)
+	}
+	if err != nil {
+		return 0, err
+	}
+	// Every element takes at least one byte.
+	if n > uint64(r.left()) {
+		return 0, fmt.Errorf("fairmesh: array of %d elements in %d bytes", n, r.left())
+	}
+	return int(n), nil
+}
+
+func (r *wireReader) uint() (uint64, error) {
+	c, err := r.byte()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case c <= 0x7f:
+		return uint64(c), nil
+	case c == 0xcc:
+		return r.be(1)
+	case c == 0xcd:
+		return r.be(2)
+	case c == 0xce:
+		return r.be(4)
+	case c == 0xcf:
+		return r.be(8)
+	case c >= 0xd0 && c <= 0xd3, c >= 0xe0:
+		r.i--
+		v, err := r.int()
+		if err != nil {
+			return 0, err
+		}
+		if v < 0 {
+			return 0, fmt.Errorf("fairmesh: negative value %d where an unsigned one is expected", v)
+		}
+		return uint64(v), nil
+	}
+	return 0, fmt.Errorf("fairmesh: expected an integer, got msgpack code 0x%02x", c)
+}
+
+func (r *wireReader) int() (int64, error) {
+	c, err := r.byte()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case c <= 0x7f:
+		return int64(c), nil
+	case c >= 0xe0:
+		return int64(int8(c)), nil
+	case c == 0xd0:
+		v, err := r.be(1)
+		return int64(int8(v)), err
+	case c == 0xd1:
+		v, err := r.be(2)
+		return int64(int16(v)), err
+	case c == 0xd2:
+		v, err := r.be(4)
+		return int64(int32(v)), err
+	case c == 0xd3:
+		v, err := r.be(8)
+		return int64(v), err
+	case c >= 0xcc && c <= 0xcf:
+		r.i--
+		v, err := r.uint()
+		if err != nil {
+			return 0, err
+		}
+		if v > math.MaxInt64 {
+			return 0, fmt.Errorf("fairmesh: integer %d overflows int64", v)
+		}
+		return int64(v), nil
+	}
+	return 0, fmt.Errorf("fairmesh: expected an integer, got msgpack code 0x%02x", c)
+}
+
+func (r *wireReader) str(maxLen int) (string, error) {
+	c, err := r.byte()
+	if err != nil {
+		return "", err
+	}
+	var n uint64
+	switch {
+	case c&0xe0 == 0xa0:
+		n = uint64(c & 0x1f)
+	case c == 0xd9:
+		n, err = r.be(1)
+	case c == 0xda:
+		n, err = r.be(2)
+	case c == 0xdb:
+		n, err = r.be(4)
+	default:
+		return "", fmt.Errorf("fairmesh: expected a string, got msgpack code 0x%02x", c)
+	}
+	if err != nil {
+		return "", err
+	}
+	if n > uint64(maxLen) {
+		return "", fmt.Errorf("fairmesh: string of %d bytes exceeds %d", n, maxLen)
+	}
+	s, err := r.bytes(int(n))
+	return string(s), err
+}
+
+// decodeMessage parses and validates a payload. It allocates at most in
+// proportion to len(b), never panics, and returns an error for anything
+// that is not a well-formed message of a known version and type.
+func decodeMessage(b []byte) (wireMsg, error) {
+	var m wireMsg
+	if len(b) > MaxPayloadBytes {
+		return m, fmt.Errorf("fairmesh: message of %d bytes exceeds %d", len(b), MaxPayloadBytes)
+	}
+	r := &wireReader{b: b}
+	n, err := r.arrayLen()
+	if err != nil {
+		return m, err
+	}
+	if n < headerFields {
+		return m, errors.New("fairmesh: message has no header")
+	}
+	ver, err := r.uint()
+	if err != nil {
+		return m, err
+	}
+	if ver != wireVersion {
+		return m, fmt.Errorf("fairmesh: unknown message version %d", ver)
+	}
+	if m.typ, err = r.uint(); err != nil {
+		return m, err
+	}
+	if m.stamp.WallTime, err = r.int(); err != nil {
+		return m, err
+	}
+	lg, err := r.uint()
+	if err != nil {
+		return m, err
+	}
+	if lg > math.MaxUint32 {
+		return m, errors.New("fairmesh: logical clock out of range")
+	}
+	m.stamp.Logical = uint32(lg)
+	n -= headerFields
+	switch m.typ {
+	case msgReports:
+		if n%reportFields != 0 {
+			return m, errors.New("fairmesh: reports message has a partial entry")
+		}
+		m.reports = make([]wireReport, 0, n/reportFields)
+		for range n / reportFields {
+			var x wireReport
+			if x.hash, err = r.uint(); err != nil {
+				return m, err
+			}
+			if x.window, err = r.int(); err != nil {
+				return m, err
+			}
+			if x.window < 0 {
+				return m, errors.New("fairmesh: negative window")
+			}
+			if x.attempts, err = r.uint(); err != nil {
+				return m, err
+			}
+			if x.admitted, err = r.uint(); err != nil {
+				return m, err
+			}
+			if x.admitted > x.attempts {
+				return m, errors.New("fairmesh: report admits more than it attempted")
+			}
+			m.reports = append(m.reports, x)
+		}
+	case msgConfig:
+		if n%configFields != 0 {
+			return m, errors.New("fairmesh: config message has a partial entry")
+		}
+		m.configs = make([]wireConfig, 0, n/configFields)
+		for range n / configFields {
+			c, err := decodeConfig(r)
+			if err != nil {
+				return m, err
+			}
+			m.configs = append(m.configs, c)
+		}
+	default:
+		return m, fmt.Errorf("fairmesh: unknown message type %d", m.typ)
+	}
+	if r.left() != 0 {
+		return m, fmt.Errorf("fairmesh: %d trailing bytes", r.left())
+	}
+	return m, nil
+}
+
+func decodeConfig(r *wireReader) (wireConfig, error) {
+	var c wireConfig
+	var err error
+	if c.id, err = r.str(MaxClientIDLen); err != nil {
+		return c, err
+	}
+	if err := ValidateClientID(c.id); err != nil {
+		return c, err
+	}
+	if c.kind, err = r.uint(); err != nil {
+		return c, err
+	}
+	if c.v1, err = r.int(); err != nil {
+		return c, err
+	}
+	if c.v2, err = r.int(); err != nil {
+		return c, err
+	}
+	if c.stamp.WallTime, err = r.int(); err != nil {
+		return c, err
+	}
+	lg, err := r.uint()
+	if err != nil {
+		return c, err
+	}
+	if lg > math.MaxUint32 {
+		return c, errors.New("fairmesh: logical clock out of range")
+	}
+	c.stamp.Logical = uint32(lg)
+	if c.node, err = r.str(MaxClientIDLen); err != nil {
+		return c, err
+	}
+	if c.stamp.IsZero() {
+		return c, errors.New("fairmesh: config entry without a stamp")
+	}
+	switch c.kind {
+	case kindWeight:
+		if c.v1 < 0 || c.v1 > MaxWeight || c.v2 != 0 {
+			return c, fmt.Errorf("fairmesh: weight %d is outside [0, %d]", c.v1, MaxWeight)
+		}
+	case kindLimit:
+		if c.v1 < 0 || c.v1 > MaxRate || c.v2 < int64(MinPeriod) || c.v2 > int64(MaxPeriod) {
+			return c, fmt.Errorf("fairmesh: limit %d per %dns is out of range", c.v1, c.v2)
+		}
+	default:
+		return c, fmt.Errorf("fairmesh: unknown config kind %d", c.kind)
+	}
+	return c, nil
+}
