@@ -55,7 +55,9 @@ func (a *allocState) init(n *Node) {
 // allowances and slices when anything they depend on changed.
 func (n *Node) maintain(now int64) {
 	n.schedule(now)
-	n.rollover(now)
+	if now >= n.sweepAt {
+		n.rollover(now)
+	}
 	if n.cfg.Capacity > 0 {
 		if w := now / int64(n.cfg.CapacityPeriod); w != n.alloc.capWindow {
 			n.alloc.capWindow = w
@@ -73,15 +75,25 @@ func (n *Node) maintain(now int64) {
 // evicts clients idle for longer than their idle timeout.
 func (n *Node) rollover(now int64) {
 	exact := len(n.holders) == 1
+	n.sweepAt = math.MaxInt64
 	n.table.Range(func(e *bucket.Entry) bool {
 		n.rolloverEntry(e, now, exact)
 		p := e.Policy()
+		n.noteBoundary(p.Period, now)
 		if now-e.LastSeen() > n.idleTimeout(p.Period) && n.table.Delete(e) {
 			n.counters.Evicted++
 		}
 		return true
 	})
 	n.rolloverEntry(n.overflow, now, exact)
+	n.noteBoundary(n.overflow.Policy().Period, now)
+}
+
+// noteBoundary makes sure the next sweep runs no later than the end of the
+// current window of a client with the given window length: sweeping only at
+// boundaries keeps maintenance from walking every client every interval.
+func (n *Node) noteBoundary(period, now int64) {
+	n.sweepAt = min(n.sweepAt, (now/period+1)*period)
 }
 
 func (n *Node) idleTimeout(period int64) int64 {
@@ -92,23 +104,23 @@ func (n *Node) idleTimeout(period int64) int64 {
 func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 	p := e.Policy()
 	w := now / p.Period
-	if e.Processed >= w-1 {
+	if e.Cold.Processed >= w-1 {
 		return
 	}
-	for fw := max(e.Processed+1, w-2); fw <= w-1; fw++ {
+	for fw := max(e.Cold.Processed+1, w-2); fw <= w-1; fw++ {
 		att, adm := e.Counts(fw)
 		n.counters.Admitted += adm
 		n.counters.Denied += att - adm
-		if !n.worthReporting(att, e.Reported, exact) {
+		if !n.worthReporting(att, e.Cold.Reported, exact) {
 			continue
 		}
-		e.PrevReported = e.Reported
-		e.Reported = bucket.Report{Window: fw, Attempts: att, Admitted: adm}
-		if e != n.overflow {
+		e.Cold.PrevReported = e.Cold.Reported
+		e.Cold.Reported = bucket.Report{Window: fw, Attempts: att, Admitted: adm}
+		if e != n.overflow && !exact {
 			n.pendingReports[e.Hash()] = &pending{e: e, left: resends}
 		}
 	}
-	e.Processed = w - 1
+	e.Cold.Processed = w - 1
 	n.alloc.advanced = true
 }
 
@@ -163,7 +175,7 @@ func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w int64) (att []u
 		var k bool
 		if i == n.selfIdx {
 			if e != nil {
-				a, k = inForce(e.Reported, e.PrevReported, w)
+				a, k = inForce(e.Cold.Reported, e.Cold.PrevReported, w)
 			}
 		} else if rc != nil {
 			if r := rc.of(id); r != nil {
@@ -240,10 +252,13 @@ func (n *Node) fairShares(now int64) {
 		}
 		claims = append(claims, cl)
 	}
-	// The overflow bucket competes as one client at the default weight.
+	// The overflow bucket competes as one zero-weight client: the clients
+	// it serves are unknown by definition (a flood of random IDs, say), so
+	// they keep the floor and what known clients leave, and never take a
+	// known client's share.
 	ov := n.overflow.Policy()
-	ovAtt, _ := inForce(n.overflow.Reported, n.overflow.PrevReported, now/ov.Period-1)
-	claims = append(claims, wfq.Claim{Weight: int64(n.cfg.DefaultWeight), Demand: float64(ovAtt) / time.Duration(ov.Period).Seconds()})
+	ovAtt, _ := inForce(n.overflow.Cold.Reported, n.overflow.Cold.PrevReported, now/ov.Period-1)
+	claims = append(claims, wfq.Claim{Weight: 0, Floor: float64(n.cfg.MinRate), Demand: float64(ovAtt) / time.Duration(ov.Period).Seconds()})
 	shares := wfq.Allocate(capRate, claims, n.alloc.shares)
 	n.alloc.claims, n.alloc.shares = claims, shares
 
@@ -293,13 +308,13 @@ func (n *Node) fairShares(now int64) {
 		secs := time.Duration(n.effective(r.h).period).Seconds()
 		s := whole[i] / secs
 		if r.e != nil {
-			r.e.Share = s
+			r.e.Cold.Share = s
 		}
 		if r.rc != nil {
 			r.rc.share = s
 		}
 	}
-	n.overflow.Share = whole[len(whole)-1] / time.Duration(ov.Period).Seconds()
+	n.overflow.Cold.Share = whole[len(whole)-1] / time.Duration(ov.Period).Seconds()
 	n.alloc.unassigned = max(0, capRate-total)
 }
 
@@ -339,14 +354,34 @@ func (n *Node) refreshClient(h uint64) {
 
 func (n *Node) refreshEntry(e *bucket.Entry, rc *remoteClient, now int64) {
 	c := n.effective(e.Hash())
-	a, unlimited := n.allowance(c, e.Share)
-	p := &bucket.Policy{Period: c.period, Unlimited: unlimited, Limit: a}
+	a, unlimited := n.allowance(c, e.Cold.Share)
+	p := bucket.Policy{Period: c.period, Unlimited: unlimited, Limit: a}
 	if !unlimited {
 		p.Slice = uint64(min(n.slice(e.Hash(), a, e, rc, now/c.period), bucket.MaxCount))
 	}
-	if old := e.Policy(); *old != *p {
-		e.SetPolicy(p)
+	if old := e.Policy(); *old != p {
+		e.SetPolicy(n.intern(p))
+		n.noteBoundary(p.Period, now)
 	}
+}
+
+// maxInterned bounds the policy intern table; past it the table starts
+// over (policies already handed out stay valid).
+const maxInterned = 4096
+
+// intern returns a shared copy of p. Most clients have one of a few
+// policies; sharing them keeps the fast path's policy load in cache and
+// costs no memory per client.
+func (n *Node) intern(p bucket.Policy) *bucket.Policy {
+	if q := n.policies[p]; q != nil {
+		return q
+	}
+	if len(n.policies) >= maxInterned {
+		clear(n.policies)
+	}
+	q := &p
+	n.policies[p] = q
+	return q
 }
 
 // refreshOverflow: the overflow bucket is not coordinated across nodes
@@ -355,15 +390,15 @@ func (n *Node) refreshEntry(e *bucket.Entry, rc *remoteClient, now int64) {
 func (n *Node) refreshOverflow() {
 	p := n.defaultPolicy()
 	if n.cfg.Capacity > 0 && !p.Unlimited {
-		p.Limit = min(p.Limit, int64(n.overflow.Share*time.Duration(p.Period).Seconds()))
+		p.Limit = min(p.Limit, int64(n.overflow.Cold.Share*time.Duration(p.Period).Seconds()))
 	} else if n.cfg.Capacity > 0 {
-		p.Unlimited, p.Limit = false, int64(n.overflow.Share*time.Duration(p.Period).Seconds())
+		p.Unlimited, p.Limit = false, int64(n.overflow.Cold.Share*time.Duration(p.Period).Seconds())
 	}
 	if !p.Unlimited {
 		p.Slice = uint64(p.Limit) / uint64(len(n.holders))
 	}
 	if old := n.overflow.Policy(); *old != *p {
-		n.overflow.SetPolicy(p)
+		n.overflow.SetPolicy(n.intern(*p))
 	}
 }
 
@@ -397,11 +432,11 @@ func (n *Node) newClientPolicy(h uint64, now int64) (p *bucket.Policy, share flo
 		}
 	}
 	a, unlimited := n.allowance(c, share)
-	p = &bucket.Policy{Period: c.period, Unlimited: unlimited, Limit: a}
+	q := bucket.Policy{Period: c.period, Unlimited: unlimited, Limit: a}
 	if !unlimited {
-		p.Slice = uint64(min(n.slice(h, a, nil, rc, now/c.period), bucket.MaxCount))
+		q.Slice = uint64(min(n.slice(h, a, nil, rc, now/c.period), bucket.MaxCount))
 	}
-	return p, share
+	return n.intern(q), share
 }
 
 // slice is this node's part of a client's allowance a in window w: split

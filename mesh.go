@@ -186,7 +186,7 @@ func sortedHashes[V any](m map[uint64]V) []uint64 {
 }
 
 func appendReports(rs []wireReport, h uint64, e *bucket.Entry) []wireReport {
-	for _, r := range []bucket.Report{e.PrevReported, e.Reported} {
+	for _, r := range []bucket.Report{e.Cold.PrevReported, e.Cold.Reported} {
 		if r.Window >= 0 {
 			rs = append(rs, wireReport{hash: h, window: r.Window, attempts: r.Attempts, admitted: r.Admitted})
 		}
@@ -250,7 +250,7 @@ func (n *Node) fullState(stamp crdt.Timestamp) [][]byte {
 	var hs []uint64
 	byHash := map[uint64]*bucket.Entry{}
 	n.table.Range(func(e *bucket.Entry) bool {
-		if e.Reported.Window >= 0 {
+		if e.Cold.Reported.Window >= 0 {
 			hs = append(hs, e.Hash())
 			byHash[e.Hash()] = e
 		}

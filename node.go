@@ -50,11 +50,11 @@ type Node struct {
 	pendingConf    map[uint64]int      // config registers to send (sends left)
 	pendingFull    map[string]bool     // members owed a full state
 
+	policies  map[bucket.Policy]*bucket.Policy // interned, see intern
 	alloc     allocState
 	counters  Counters
 	scratch   scratch
-	lastTick  int64
-	lastAlloc int64
+	sweepAt   int64 // mesh time of the next window boundary of any client
 }
 
 type pending struct {
@@ -77,6 +77,7 @@ func NewNode(cfg Config) (*Node, error) {
 		pendingReports: map[uint64]*pending{},
 		pendingConf:    map[uint64]int{},
 		pendingFull:    map[string]bool{},
+		policies:       map[bucket.Policy]*bucket.Policy{},
 		log:            cfg.Logger,
 	}
 	if n.log == nil {
@@ -92,7 +93,7 @@ func NewNode(cfg Config) (*Node, error) {
 	n.holders = []string{cfg.NodeID}
 	now := n.meshNow()
 	n.overflow = bucket.NewEntry(0, "", n.defaultPolicy(), now)
-	n.overflow.Processed = now/n.overflow.Policy().Period - 1
+	n.overflow.Cold.Processed = now/n.overflow.Policy().Period - 1
 	n.alloc.init(n)
 	return n, nil
 }
@@ -163,6 +164,11 @@ func (n *Node) maintainInline(now int64) {
 // (the slow path: it takes the node's lock), or the overflow bucket when the
 // table is full.
 func (n *Node) track(h uint64, id string, now int64) *bucket.Entry {
+	// A full table sends unknown clients to the overflow bucket without
+	// the lock: a flood of random IDs must not serialise on it.
+	if n.table.Len() >= n.table.Max() {
+		return n.overflow
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if e := n.table.Lookup(h, id); e != nil {
@@ -175,9 +181,9 @@ func (n *Node) track(h uint64, id string, now int64) *bucket.Entry {
 		return n.overflow
 	}
 	if created {
-		e.Share = share
-		e.Processed = now/p.Period - 1
-		e.Reported.Window, e.PrevReported.Window = -1, -1
+		e.Cold.Share = share
+		e.Cold.Processed = now/p.Period - 1
+		n.noteBoundary(p.Period, now)
 	}
 	return e
 }

@@ -137,8 +137,8 @@ func (n *Node) CheckInvariants() error {
 			err = fmt.Errorf("fairmesh: client %q has window length %d", e.ID(), p.Period)
 		case !p.Unlimited && p.Limit >= 0 && p.Slice > uint64(p.Limit):
 			err = fmt.Errorf("fairmesh: client %q slice %d exceeds its allowance %d", e.ID(), p.Slice, p.Limit)
-		case e.PrevReported.Window >= 0 && e.PrevReported.Window >= e.Reported.Window:
-			err = fmt.Errorf("fairmesh: client %q reports out of order (%d then %d)", e.ID(), e.PrevReported.Window, e.Reported.Window)
+		case e.Cold.PrevReported.Window >= 0 && e.Cold.PrevReported.Window >= e.Cold.Reported.Window:
+			err = fmt.Errorf("fairmesh: client %q reports out of order (%d then %d)", e.ID(), e.Cold.PrevReported.Window, e.Cold.Reported.Window)
 		}
 		return err == nil
 	})

@@ -1,0 +1,149 @@
+package bucket
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/stretchr/testify/require"
+)
+
+const sec = int64(1e9)
+
+func policy(slice uint64) *Policy { return &Policy{Period: sec, Slice: slice, Limit: int64(slice)} }
+
+func TestAdmitStepTable(t *testing.T) {
+	e := NewEntry(1, "a", policy(3), 0)
+	steps := []struct {
+		now     int64
+		k       uint64
+		allowed bool
+		rem     uint64
+	}{
+		{0, 1, true, 2},
+		{sec / 2, 2, true, 0},
+		{sec - 1, 1, false, 0},
+		{sec, 2, true, 1},      // window 1 starts fresh
+		{sec + 5, 2, false, 1}, // all or nothing
+		{sec + 6, 1, true, 0},
+		{sec / 2, 1, false, 0}, // clock stepped back into window 0: stays in window 1
+	}
+	for i, s := range steps {
+		d := e.Admit(s.now, s.k)
+		require.Equal(t, s.allowed, d.Allowed, "step %d", i)
+		require.Equal(t, s.rem, d.Remaining, "step %d", i)
+	}
+	att, adm := e.Counts(1)
+	require.Equal(t, uint64(6), att) // 2+2+1 in window 1 plus the step back
+	require.Equal(t, uint64(3), adm)
+	require.True(t, e.Admit(3*sec, 3).Allowed, "window 3 reuses window 1's slot")
+	att, _ = e.Counts(1)
+	require.Zero(t, att, "window 1 is gone once window 3 counts")
+	require.Equal(t, 3*sec, e.LastSeen())
+}
+
+func TestAdmitBackwardsClockCannotReopenWindow(t *testing.T) {
+	e := NewEntry(1, "a", policy(1), 0)
+	require.True(t, e.Admit(10*sec, 1).Allowed)
+	for back := int64(1); back < 10; back++ {
+		require.False(t, e.Admit(10*sec-back*sec, 1).Allowed, "%d windows back", back)
+	}
+}
+
+func TestPolicySwapIsAtomic(t *testing.T) {
+	e := NewEntry(1, "a", policy(10), 0)
+	require.True(t, e.Admit(0, 10).Allowed)
+	e.SetPolicy(&Policy{Period: sec, Slice: 15, Limit: 15})
+	require.True(t, e.Admit(1, 5).Allowed)
+	require.False(t, e.Admit(2, 1).Allowed)
+	e.SetPolicy(&Policy{Period: sec, Unlimited: true, Limit: -1})
+	require.True(t, e.Admit(3, 1000).Allowed)
+}
+
+func TestCountsSaturate(t *testing.T) {
+	e := NewEntry(1, "a", &Policy{Period: sec, Unlimited: true}, 0)
+	e.Admit(0, MaxCount)
+	e.Admit(0, 5)
+	att, adm := e.Counts(0)
+	require.Equal(t, uint64(MaxCount), att)
+	require.Equal(t, uint64(MaxCount), adm)
+}
+
+func TestTableInsertLookupDelete(t *testing.T) {
+	tb := NewTable(1000)
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("client-%d", i)
+		e, created, err := tb.Insert(xxhash.Sum64String(ids[i]), ids[i], policy(1), 0)
+		require.NoError(t, err)
+		require.True(t, created)
+		require.Equal(t, ids[i], e.ID())
+	}
+	require.Equal(t, 1000, tb.Len())
+	_, _, err := tb.Insert(xxhash.Sum64String("one more"), "one more", policy(1), 0)
+	require.ErrorIs(t, err, ErrFull)
+	for i, id := range ids {
+		e := tb.Lookup(xxhash.Sum64String(id), id)
+		require.NotNil(t, e, id)
+		if i%2 == 0 {
+			require.True(t, tb.Delete(e))
+			require.False(t, tb.Delete(e))
+		}
+	}
+	require.Equal(t, 500, tb.Len())
+	seen := 0
+	tb.Range(func(e *Entry) bool { seen++; return true })
+	require.Equal(t, 500, seen)
+	for i, id := range ids {
+		e := tb.Lookup(xxhash.Sum64String(id), id)
+		require.Equal(t, i%2 == 1, e != nil, id)
+	}
+	// Colliding hashes with different IDs are distinct entries.
+	tb2 := NewTable(10)
+	a, _, _ := tb2.Insert(42, "x", policy(1), 0)
+	b, _, _ := tb2.Insert(42, "y", policy(1), 0)
+	require.NotSame(t, a, b)
+	require.Same(t, b, tb2.Lookup(42, "y"))
+}
+
+// Concurrent inserts, lookups and deletes agree with a reference map.
+func TestTableConcurrent(t *testing.T) {
+	tb := NewTable(1 << 20)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			mine := map[string]*Entry{}
+			for i := range 20000 {
+				id := fmt.Sprintf("g%d-%d", g, r.IntN(3000))
+				h := xxhash.Sum64String(id)
+				switch {
+				case i%7 == 0 && mine[id] != nil:
+					if !tb.Delete(mine[id]) {
+						t.Errorf("delete of %s failed", id)
+					}
+					delete(mine, id)
+				default:
+					e, _, err := tb.Insert(h, id, policy(1), 0)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if mine[id] != nil && mine[id] != e {
+						t.Errorf("%s: two entries", id)
+					}
+					mine[id] = e
+				}
+				if got := tb.Lookup(h, id); got != mine[id] {
+					t.Errorf("%s: lookup %p want %p", id, got, mine[id])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,165 @@
+package fairmesh
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/fairmesh/fairmesh/crdt"
+)
+
+var testStamp = crdt.Timestamp{WallTime: 1_800_000_000_123_456_789, Logical: 7}
+
+func TestReportsRoundTripAndSplit(t *testing.T) {
+	var rs []wireReport
+	for i := range 500 {
+		rs = append(rs, wireReport{hash: uint64(i) * 0x9E3779B97F4A7C15, window: 1_800_000_000 + int64(i), attempts: uint64(i * 3), admitted: uint64(i)})
+	}
+	payloads := encodeReports(1350, testStamp, rs)
+	require.Greater(t, len(payloads), 1, "500 reports do not fit one packet")
+	var got []wireReport
+	for _, p := range payloads {
+		require.LessOrEqual(t, len(p), 1350)
+		m, err := decodeMessage(p)
+		require.NoError(t, err)
+		require.Equal(t, uint64(msgReports), m.typ)
+		require.Equal(t, testStamp, m.stamp)
+		got = append(got, m.reports...)
+	}
+	require.Equal(t, rs, got)
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	cs := []wireConfig{
+		{id: "gold", kind: kindWeight, v1: 3, stamp: testStamp, node: "n1"},
+		{id: "api", kind: kindLimit, v1: 200, v2: int64(time.Second), stamp: crdt.Timestamp{WallTime: 5, Logical: 1}, node: "n5"},
+	}
+	payloads := encodeConfigs(1350, testStamp, cs)
+	require.Len(t, payloads, 1)
+	m, err := decodeMessage(payloads[0])
+	require.NoError(t, err)
+	require.Equal(t, cs, m.configs)
+}
+
+// The wire format is plain msgpack: a generic decoder reads it as one
+// flat array, and our decoder reads what a generic encoder wrote.
+func TestWireIsMsgpack(t *testing.T) {
+	p := encodeReports(1350, testStamp, []wireReport{{hash: 1 << 63, window: 2, attempts: 3, admitted: 1}})[0]
+	var generic []any
+	require.NoError(t, msgpack.Unmarshal(p, &generic))
+	require.Len(t, generic, 8)
+
+	b, err := msgpack.Marshal([]any{1, 1, testStamp.WallTime, 7, uint64(1 << 63), 2, 3, 1})
+	require.NoError(t, err)
+	m, err := decodeMessage(b)
+	require.NoError(t, err)
+	require.Equal(t, []wireReport{{hash: 1 << 63, window: 2, attempts: 3, admitted: 1}}, m.reports)
+}
+
+func TestDecodeRejects(t *testing.T) {
+	enc := func(v ...any) []byte {
+		b, err := msgpack.Marshal(v)
+		require.NoError(t, err)
+		return b
+	}
+	long := string(make([]byte, MaxClientIDLen+1))
+	cases := map[string][]byte{
+		// An array header claiming four billion elements: msgpack/v5
+		// aborts the process on it; we must refuse it.
+		"huge array header":   {0xdd, 0xff, 0xff, 0xff, 0xff},
+		"huge string header":  append(enc(1, 2, 1, 0)[:0:0], 0x97, 1, 2, 1, 0, 0xdb, 0xff, 0xff, 0xff, 0xff),
+		"empty":               {},
+		"not an array":        {0x01},
+		"short header":        enc(1, 1),
+		"unknown version":     enc(2, 1, 1, 0),
+		"unknown type":        enc(1, 9, 1, 0),
+		"partial report":      enc(1, 1, 1, 0, 5, 6),
+		"negative window":     enc(1, 1, 1, 0, 5, -1, 1, 1),
+		"admitted > attempts": enc(1, 1, 1, 0, 5, 1, 1, 2),
+		"string as hash":      enc(1, 1, 1, 0, "x", 1, 1, 1),
+		"trailing bytes":      append(enc(1, 1, 1, 0, 5, 1, 1, 1), 0x00),
+		"negative weight":     enc(1, 2, 1, 0, "a", kindWeight, -1, 0, 1, 0, "n"),
+		"huge weight":         enc(1, 2, 1, 0, "a", kindWeight, MaxWeight+1, 0, 1, 0, "n"),
+		"period too short":    enc(1, 2, 1, 0, "a", kindLimit, 10, 1, 1, 0, "n"),
+		"empty client":        enc(1, 2, 1, 0, "", kindWeight, 1, 0, 1, 0, "n"),
+		"long client":         enc(1, 2, 1, 0, long, kindWeight, 1, 0, 1, 0, "n"),
+		"unstamped config":    enc(1, 2, 1, 0, "a", kindWeight, 1, 0, 0, 0, "n"),
+		"unknown config kind": enc(1, 2, 1, 0, "a", 9, 1, 0, 1, 0, "n"),
+		"oversized":           make([]byte, MaxPayloadBytes+1),
+	}
+	for name, b := range cases {
+		_, err := decodeMessage(b)
+		require.Error(t, err, name)
+	}
+}
+
+// A node that receives garbage drops it, counts it and changes nothing.
+func TestReceiveGarbageChangesNothing(t *testing.T) {
+	n, err := NewNode(Config{NodeID: "n1", Clock: fixedClock(time.Unix(1_800_000_000, 0))})
+	require.NoError(t, err)
+	n.SetMember("n2", MemberAlive)
+	require.NoError(t, n.UpdateClientWeight("a", 3))
+	before, _ := n.Client("a")
+	for _, b := range [][]byte{{0xdd, 0xff, 0xff, 0xff, 0xff}, {0xc1}, nil} {
+		require.ErrorIs(t, n.Receive("n2", b), ErrDropped)
+	}
+	after, _ := n.Client("a")
+	require.Equal(t, before, after)
+	require.Equal(t, uint64(3), n.Status().Counters.DroppedMessages)
+}
+
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+func FuzzDecodeMessage(f *testing.F) {
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
+	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, attempts: 3, admitted: 1}})[0])
+	f.Add(encodeConfigs(1350, testStamp, []wireConfig{{id: "a", kind: kindLimit, v1: 5, v2: int64(time.Second), stamp: testStamp, node: "n"}})[0])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMessage(b)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to a payload that decodes the same.
+		var again [][]byte
+		switch m.typ {
+		case msgReports:
+			again = encodeReports(MaxPayloadBytes, m.stamp, m.reports)
+		case msgConfig:
+			again = encodeConfigs(MaxPayloadBytes, m.stamp, m.configs)
+		}
+		for _, p := range again {
+			m2, err := decodeMessage(p)
+			if err != nil {
+				t.Fatalf("re-encoded message does not decode: %v", err)
+			}
+			if len(m2.reports) != len(m.reports) || len(m2.configs) != len(m.configs) {
+				t.Fatalf("round trip changed the entry count")
+			}
+		}
+	})
+}
+
+// FuzzReceive feeds arbitrary bytes to a live node: it must never panic
+// and must keep admitting its known client as before.
+func FuzzReceive(f *testing.F) {
+	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
+	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, attempts: 3, admitted: 1}})[0])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := NewNode(Config{NodeID: "n1", Clock: fixedClock(time.Unix(1_800_000_000, 0))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.SetMember("n2", MemberAlive)
+		if err := n.UpdateClientRateLimit("known", 1, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		_ = n.Receive("n2", b)
+		if err := n.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
