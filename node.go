@@ -50,11 +50,11 @@ type Node struct {
 	pendingConf    map[uint64]int      // config registers to send (sends left)
 	pendingFull    map[string]bool     // members owed a full state
 
-	policies  map[bucket.Policy]*bucket.Policy // interned, see intern
-	alloc     allocState
-	counters  Counters
-	scratch   scratch
-	sweepAt   int64 // mesh time of the next window boundary of any client
+	policies map[bucket.Policy]*bucket.Policy // interned, see intern
+	alloc    allocState
+	counters Counters
+	scratch  scratch
+	sweepAt  int64 // mesh time of the next window boundary of any client
 }
 
 type pending struct {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
 )
 
 // Decoding is done by hand rather than by msgpack.Unmarshal: msgpack/v5

@@ -7,7 +7,8 @@ package sim
 // window on; fairness, Jain and utilization cover only MEASURED windows:
 // from the fourth complete window on, and only windows in which nothing
 // happened — no scenario event, config update, membership change (any
-// node's view of any other), demand change — in the window itself or the 3
+// node's view of any other), demand change, and no node suspecting another
+// (suspicion is membership not yet settled) — in the window itself or the 3
 // before it.
 //
 // A window's allowance for the over-admission bound is the largest allowance

@@ -71,8 +71,18 @@ func (r *runner) heard(viewer, subject int) {
 	v.lastHeard = r.now
 }
 
-// ageViews applies the suspect and dead timeouts to viewer's views.
+// ageViews applies the suspect and dead timeouts to viewer's views. While
+// the viewer suspects anyone, membership is unsettled: the window counts as
+// one in which something happened (see analyze.go).
 func (r *runner) ageViews(viewer int) {
+	defer func() {
+		for j := range r.views[viewer] {
+			if v := &r.views[viewer][j]; v.known && v.state == fairmesh.MemberSuspect {
+				r.markEvent(r.now)
+				return
+			}
+		}
+	}()
 	for j := range r.views[viewer] {
 		v := &r.views[viewer][j]
 		if j == viewer || !v.known {

@@ -1,0 +1,125 @@
+package fairmesh_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fairmesh/fairmesh"
+	"github.com/fairmesh/fairmesh/clock"
+)
+
+// meshHarness runs nodes on one manual clock with a perfect network:
+// every 100 ms each node ticks and its messages reach the others at once.
+type meshHarness struct {
+	clk   *clock.ManualClock
+	nodes map[string]*fairmesh.Node
+	ids   []string
+	down  map[string]bool
+	ms    int
+}
+
+func newMesh(t *testing.T, size int, cfg fairmesh.Config) *meshHarness {
+	h := &meshHarness{clk: clock.NewManualClock(epoch), nodes: map[string]*fairmesh.Node{}, down: map[string]bool{}}
+	for i := range size {
+		id := fmt.Sprintf("n%d", i+1)
+		c := cfg
+		c.NodeID, c.Clock = id, h.clk
+		n, err := fairmesh.NewNode(c)
+		require.NoError(t, err)
+		h.nodes[id] = n
+		h.ids = append(h.ids, id)
+	}
+	for _, a := range h.ids {
+		for _, b := range h.ids {
+			if a != b {
+				h.nodes[a].SetMember(b, fairmesh.MemberAlive)
+			}
+		}
+	}
+	return h
+}
+
+func (h *meshHarness) step() {
+	h.clk.Advance(time.Millisecond)
+	h.ms++
+	if h.ms%100 != 0 {
+		return
+	}
+	for _, from := range h.ids {
+		if h.down[from] {
+			continue
+		}
+		for _, m := range h.nodes[from].Tick(h.clk.Now()) {
+			for _, to := range h.ids {
+				if to == from || h.down[to] || (m.To != "" && m.To != to) {
+					continue
+				}
+				if err := h.nodes[to].Receive(from, m.Payload); err != nil {
+					panic(err)
+				}
+			}
+		}
+	}
+}
+
+// window drives one second; perMs[node][client] requests per millisecond
+// (fractions accumulate). It returns mesh-wide admissions per client.
+func (h *meshHarness) window(perMs map[string]map[string]float64) map[string]int {
+	got := map[string]int{}
+	acc := map[string]float64{}
+	for range 1000 {
+		for _, node := range h.ids {
+			for client, rate := range perMs[node] {
+				k := node + "/" + client
+				acc[k] += rate
+				for acc[k] >= 1 {
+					acc[k]--
+					if h.nodes[node].Allow(client) {
+						got[client]++
+					}
+				}
+			}
+		}
+		h.step()
+	}
+	return got
+}
+
+func TestMeshHoldsLimitWithUnevenSpread(t *testing.T) {
+	h := newMesh(t, 3, fairmesh.Config{})
+	require.NoError(t, h.nodes["n1"].UpdateClientRateLimit("api", 300, time.Second))
+	demand := map[string]map[string]float64{
+		"n1": {"api": 0.3}, "n2": {"api": 0.2}, "n3": {"api": 0.1},
+	}
+	for w := range 10 {
+		got := h.window(demand)
+		t.Logf("window %d: %v", w, got)
+		require.LessOrEqual(t, got["api"], 301, "window %d", w)
+		if w >= 4 {
+			require.GreaterOrEqual(t, got["api"], 295, "window %d", w)
+		}
+	}
+}
+
+func TestMeshWeightedCapacity(t *testing.T) {
+	h := newMesh(t, 3, fairmesh.Config{Capacity: 1000})
+	require.NoError(t, h.nodes["n2"].UpdateClientWeight("gold", 2))
+	demand := map[string]map[string]float64{
+		"n1": {"gold": 1.0, "silver": 0.2}, "n2": {"gold": 0.4, "silver": 0.4}, "n3": {"silver": 1.0},
+	}
+	var gold, silver int
+	for w := range 10 {
+		got := h.window(demand)
+		t.Logf("window %d: %v", w, got)
+		require.LessOrEqual(t, got["gold"]+got["silver"], 1001, "window %d", w)
+		if w >= 4 {
+			gold += got["gold"]
+			silver += got["silver"]
+		}
+	}
+	require.InDelta(t, 2.0, float64(gold)/float64(silver), 0.05)
+	require.InDelta(t, 6000, gold+silver, 120)
+}
