@@ -54,7 +54,7 @@ func (a *allocState) init(n *Node) {
 // maintain accounts finished windows, evicts idle clients, and re-derives
 // allowances and slices when anything they depend on changed.
 func (n *Node) maintain(now int64) {
-	n.schedule(now)
+	defer n.schedule(now)
 	if now >= n.sweepAt {
 		n.rollover(now)
 	}
@@ -94,6 +94,9 @@ func (n *Node) rollover(now int64) {
 // boundaries keeps maintenance from walking every client every interval.
 func (n *Node) noteBoundary(period, now int64) {
 	n.sweepAt = min(n.sweepAt, (now/period+1)*period)
+	if n.sweepAt < n.nextMaintain.Load() {
+		n.nextMaintain.Store(n.sweepAt)
+	}
 }
 
 func (n *Node) idleTimeout(period int64) int64 {
@@ -104,43 +107,64 @@ func (n *Node) idleTimeout(period int64) int64 {
 func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 	p := e.Policy()
 	w := now / p.Period
-	if e.Cold.Processed >= w-1 {
+	c := e.Cold
+	if c.Processed >= w-1 {
 		return
 	}
-	for fw := max(e.Cold.Processed+1, w-2); fw <= w-1; fw++ {
+	if skipped := w - 3 - c.Processed; skipped > 0 && c.DemandSet {
+		// Windows nobody counted in are windows without demand.
+		c.Demand >>= min(skipped, 63)
+	}
+	for fw := max(c.Processed+1, w-2); fw <= w-1; fw++ {
 		att, adm := e.Counts(fw)
 		n.counters.Admitted += adm
 		n.counters.Denied += att - adm
-		if !n.worthReporting(att, e.Cold.Reported, exact) {
+		d := att * demandScale
+		switch {
+		case exact || !c.DemandSet:
+			c.Demand = d
+		default:
+			// Exponential smoothing with weight 1/4: a step in demand is
+			// 58% reflected after three windows and 90% after eight, while
+			// a client that sends 1 and 2 requests to a node in turn, or
+			// one request every few windows, reads as the steady rate it is.
+			c.Demand = (3*c.Demand + d) / 4
+		}
+		c.DemandSet = true
+		if !n.worthReporting(c.Demand, c.Reported, exact) {
 			continue
 		}
-		e.Cold.PrevReported = e.Cold.Reported
-		e.Cold.Reported = bucket.Report{Window: fw, Attempts: att, Admitted: adm}
+		c.PrevReported = c.Reported
+		c.Reported = bucket.Report{Window: fw, Demand: c.Demand, Admitted: adm}
 		if e != n.overflow && !exact {
 			n.pendingReports[e.Hash()] = &pending{e: e, left: resends}
 		}
 	}
-	e.Cold.Processed = w - 1
+	c.Processed = w - 1
 	n.alloc.advanced = true
 }
 
-// worthReporting decides whether a window's demand differs enough from the
-// last report to be told to the mesh. Demand that moves by a request or two,
-// or by less than ReportThreshold, changes no slice by much and would cost
-// one gossip entry per client per window: with 10k clients that is most of
-// the traffic. A node alone records every change: it tells nobody.
-func (n *Node) worthReporting(att uint64, last bucket.Report, exact bool) bool {
+// demandScale is the fixed-point scale of reported demand.
+const demandScale = 16
+
+// worthReporting decides whether a client's smoothed demand differs enough
+// from the last report to be told to the mesh. Demand that moves by less
+// than a request, or by less than ReportThreshold, changes no slice by much
+// and would cost one gossip entry per client per window: with 10k clients
+// that is most of the traffic. A node alone records every change: it tells
+// nobody.
+func (n *Node) worthReporting(d uint64, last bucket.Report, exact bool) bool {
 	if last.Window < 0 {
-		return att > 1 || (exact && att > 0)
+		return d > 0
 	}
-	if att == last.Attempts {
+	if d == last.Demand {
 		return false
 	}
 	if exact {
 		return true
 	}
-	d := float64(att) - float64(last.Attempts)
-	return math.Abs(d) > max(1, n.cfg.ReportThreshold*float64(max(att, last.Attempts)))
+	diff := math.Abs(float64(d) - float64(last.Demand))
+	return diff > max(demandScale, n.cfg.ReportThreshold*float64(max(d, last.Demand)))
 }
 
 // lag is how many windows old the demand that splits a window is. With
@@ -156,12 +180,12 @@ func (n *Node) lag() int64 {
 // inForce returns the demand a node's two newest reports put in force for
 // window w: the newest report of a window at or before w. ok is false when
 // there is none.
-func inForce(newest, prev bucket.Report, w int64) (attempts uint64, ok bool) {
+func inForce(newest, prev bucket.Report, w int64) (demand uint64, ok bool) {
 	switch {
 	case newest.Window >= 0 && newest.Window <= w:
-		return newest.Attempts, true
+		return newest.Demand, true
 	case prev.Window >= 0 && prev.Window <= w:
-		return prev.Attempts, true
+		return prev.Demand, true
 	}
 	return 0, false
 }
@@ -234,7 +258,7 @@ func (n *Node) fairShares(now int64) {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
 		_, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag())
-		demand := float64(total) / secs
+		demand := float64(total) / demandScale / secs
 		if !known {
 			// Nobody has measured this client yet: assume it wants all it
 			// may have, so that a new client starts from its fair share.
@@ -258,7 +282,7 @@ func (n *Node) fairShares(now int64) {
 	// known client's share.
 	ov := n.overflow.Policy()
 	ovAtt, _ := inForce(n.overflow.Cold.Reported, n.overflow.Cold.PrevReported, now/ov.Period-1)
-	claims = append(claims, wfq.Claim{Weight: 0, Floor: float64(n.cfg.MinRate), Demand: float64(ovAtt) / time.Duration(ov.Period).Seconds()})
+	claims = append(claims, wfq.Claim{Weight: 0, Floor: float64(n.cfg.MinRate), Demand: float64(ovAtt) / demandScale / time.Duration(ov.Period).Seconds()})
 	shares := wfq.Allocate(capRate, claims, n.alloc.shares)
 	n.alloc.claims, n.alloc.shares = claims, shares
 
@@ -355,9 +379,11 @@ func (n *Node) refreshClient(h uint64) {
 func (n *Node) refreshEntry(e *bucket.Entry, rc *remoteClient, now int64) {
 	c := n.effective(e.Hash())
 	a, unlimited := n.allowance(c, e.Cold.Share)
-	p := bucket.Policy{Period: c.period, Unlimited: unlimited, Limit: a}
+	w := now / c.period
+	p := bucket.Policy{Period: c.period, Window: w, Unlimited: unlimited, Limit: a}
 	if !unlimited {
-		p.Slice = uint64(min(n.slice(e.Hash(), a, e, rc, now/c.period), bucket.MaxCount))
+		p.Slice = uint64(min(n.slice(e.Hash(), a, e, rc, w), bucket.MaxCount))
+		p.NextSlice = uint64(min(n.slice(e.Hash(), a, e, rc, w+1), bucket.MaxCount))
 	}
 	if old := e.Policy(); *old != p {
 		e.SetPolicy(n.intern(p))
@@ -396,6 +422,7 @@ func (n *Node) refreshOverflow() {
 	}
 	if !p.Unlimited {
 		p.Slice = uint64(p.Limit) / uint64(len(n.holders))
+		p.NextSlice = p.Slice
 	}
 	if old := n.overflow.Policy(); *old != *p {
 		n.overflow.SetPolicy(n.intern(*p))
@@ -404,7 +431,7 @@ func (n *Node) refreshOverflow() {
 
 func (n *Node) defaultPolicy() *bucket.Policy {
 	if n.cfg.DefaultRate > 0 {
-		return &bucket.Policy{Period: int64(n.cfg.DefaultPeriod), Slice: uint64(n.cfg.DefaultRate), Limit: int64(n.cfg.DefaultRate)}
+		return &bucket.Policy{Period: int64(n.cfg.DefaultPeriod), Slice: uint64(n.cfg.DefaultRate), NextSlice: uint64(n.cfg.DefaultRate), Limit: int64(n.cfg.DefaultRate)}
 	}
 	period := n.cfg.DefaultPeriod
 	if n.cfg.Capacity > 0 {
@@ -432,9 +459,11 @@ func (n *Node) newClientPolicy(h uint64, now int64) (p *bucket.Policy, share flo
 		}
 	}
 	a, unlimited := n.allowance(c, share)
-	q := bucket.Policy{Period: c.period, Unlimited: unlimited, Limit: a}
+	w := now / c.period
+	q := bucket.Policy{Period: c.period, Window: w, Unlimited: unlimited, Limit: a}
 	if !unlimited {
-		q.Slice = uint64(min(n.slice(h, a, nil, rc, now/c.period), bucket.MaxCount))
+		q.Slice = uint64(min(n.slice(h, a, nil, rc, w), bucket.MaxCount))
+		q.NextSlice = uint64(min(n.slice(h, a, nil, rc, w+1), bucket.MaxCount))
 	}
 	return n.intern(q), share
 }

@@ -25,12 +25,12 @@ func (r *nodeReports) merge(x bucket.Report) {
 	case x.Window > r.newest.Window:
 		r.prev, r.newest = r.newest, x
 	case x.Window == r.newest.Window:
-		r.newest.Attempts = max(r.newest.Attempts, x.Attempts)
+		r.newest.Demand = max(r.newest.Demand, x.Demand)
 		r.newest.Admitted = max(r.newest.Admitted, x.Admitted)
 	case x.Window > r.prev.Window:
 		r.prev = x
 	case x.Window == r.prev.Window:
-		r.prev.Attempts = max(r.prev.Attempts, x.Attempts)
+		r.prev.Demand = max(r.prev.Demand, x.Demand)
 		r.prev.Admitted = max(r.prev.Admitted, x.Admitted)
 	}
 }
@@ -99,6 +99,7 @@ func (n *Node) SetMember(id string, state MemberState) {
 		}
 	case MemberDead, MemberLeft:
 		delete(n.pendingFull, id)
+		delete(n.peerAhead, id)
 		for h, rc := range n.peer {
 			rc.nodes = slices.DeleteFunc(rc.nodes, func(r nodeReports) bool { return r.node == id })
 			if len(rc.nodes) == 0 {
@@ -128,8 +129,10 @@ func (n *Node) setHolders() {
 
 // Tick advances the node to local time now (the same clock as Config.Clock)
 // and returns the messages to send: changed demand reports and config
-// registers for every member (each sent in two consecutive ticks), and the
-// full state for members that just became alive. It never blocks.
+// registers for every member (each sent in two consecutive ticks), the
+// full state for members that just became alive, and, when there is
+// nothing else, a beacon of a few bytes carrying the node's clock. It
+// never blocks.
 func (n *Node) Tick(now time.Time) []Message {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -160,6 +163,12 @@ func (n *Node) Tick(now time.Time) []Message {
 		}
 	}
 	clear(n.pendingFull)
+	if len(out) == 0 {
+		// Even with nothing to report, every tick carries this node's
+		// stamp: window boundaries stay aligned as clocks drift, and a
+		// node that joins learns mesh time within one tick.
+		out = append(out, Message{Payload: encodeBeacon(stamp)})
+	}
 	for _, m := range out {
 		n.counters.MessagesSent++
 		n.counters.BytesSent += uint64(len(m.Payload))
@@ -188,7 +197,7 @@ func sortedHashes[V any](m map[uint64]V) []uint64 {
 func appendReports(rs []wireReport, h uint64, e *bucket.Entry) []wireReport {
 	for _, r := range []bucket.Report{e.Cold.PrevReported, e.Cold.Reported} {
 		if r.Window >= 0 {
-			rs = append(rs, wireReport{hash: h, window: r.Window, attempts: r.Attempts, admitted: r.Admitted})
+			rs = append(rs, wireReport{hash: h, window: r.Window, demand: r.Demand, admitted: r.Admitted})
 		}
 	}
 	return rs
@@ -291,7 +300,7 @@ func (n *Node) Receive(from string, payload []byte) error {
 		return fmt.Errorf("%w: from this node's own ID", ErrDropped)
 	}
 	n.counters.MessagesReceived++
-	n.observe(m.stamp)
+	n.observe(from, m.stamp)
 	switch m.typ {
 	case msgReports:
 		n.mergeReports(from, m.reports)
@@ -315,19 +324,56 @@ func (n *Node) drop(err error) error {
 // observe adopts a remote stamp as mesh time when it is ahead of ours but
 // within MaxClockOffset: a lagging node's windows then start with the
 // mesh's. A stamp further ahead is counted and logged, never adopted: one
-// fast clock must not drag the whole mesh.
-func (n *Node) observe(s crdt.Timestamp) {
-	pt := n.local()
-	ahead := s.WallTime - pt
-	if ahead > int64(n.cfg.MaxClockOffset) {
-		n.counters.ClockOffsetRejects++
-		n.log.Warn("fairmesh: remote clock too far ahead, not adopted", "ahead", time.Duration(ahead))
-		return
+// fast clock must not drag the whole mesh. The guard is measured from this
+// node's mesh time, so a node can follow the mesh in steps.
+//
+// One exception: when most peers are ahead of this node by more than the
+// guard, it is this node's clock that is wrong, and it adopts the median of
+// its peers' clocks. A single fast clock is never the median of three or
+// more, so it still cannot drag anyone.
+func (n *Node) observe(from string, s crdt.Timestamp) {
+	local := n.local()
+	if n.peerAhead == nil {
+		n.peerAhead = map[string]int64{}
 	}
-	if ahead > n.offset.Load() {
-		n.offset.Store(ahead)
+	if len(n.peerAhead) < maxTrackedPeers || n.peerAhead[from] != 0 {
+		n.peerAhead[from] = s.WallTime - local
+	}
+	ahead := s.WallTime - (local + n.offset.Load())
+	switch {
+	case ahead <= 0:
+	case ahead <= int64(n.cfg.MaxClockOffset):
+		n.offset.Add(ahead)
+	default:
+		if med := n.medianPeerAhead(); med > n.offset.Load() {
+			n.offset.Store(med)
+		} else {
+			n.counters.ClockOffsetRejects++
+			n.log.Warn("fairmesh: remote clock too far ahead, not adopted", "from", from, "ahead", time.Duration(ahead))
+			return
+		}
 	}
 	n.observeStamp(s)
+}
+
+// maxTrackedPeers bounds the per-peer clock table.
+const maxTrackedPeers = 1024
+
+// medianPeerAhead is the median of how far each live peer's clock was
+// ahead of this node's local clock when last heard from; it counts only
+// when there are at least two peers, so that a majority exists.
+func (n *Node) medianPeerAhead() int64 {
+	var xs []int64
+	for id, a := range n.peerAhead {
+		if st, ok := n.mem[id]; ok && (st == MemberAlive || st == MemberSuspect) {
+			xs = append(xs, a)
+		}
+	}
+	if len(xs) < 2 {
+		return 0
+	}
+	slices.Sort(xs)
+	return xs[(len(xs)-1)/2]
 }
 
 func (n *Node) observeStamp(s crdt.Timestamp) {
@@ -346,7 +392,7 @@ func (n *Node) mergeReports(from string, rs []wireReport) {
 			rc = &remoteClient{}
 			n.peer[x.hash] = rc
 		}
-		rc.upsert(from).merge(bucket.Report{Window: x.window, Attempts: x.attempts, Admitted: x.admitted})
+		rc.upsert(from).merge(bucket.Report{Window: x.window, Demand: x.demand, Admitted: x.admitted})
 	}
 	if len(rs) > 0 {
 		n.alloc.dirty = true

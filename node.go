@@ -55,6 +55,9 @@ type Node struct {
 	counters Counters
 	scratch  scratch
 	sweepAt  int64 // mesh time of the next window boundary of any client
+	// peerAhead is how far each peer's clock was ahead of the local clock
+	// (ns), for adopting the majority's time; see observe.
+	peerAhead map[string]int64
 }
 
 type pending struct {
@@ -188,7 +191,8 @@ func (n *Node) track(h uint64, id string, now int64) *bucket.Entry {
 	return e
 }
 
-// schedule sets when the fast path next runs maintenance.
+// schedule sets when the fast path next runs maintenance: after
+// MaintainInterval, or at the next window boundary if that comes first.
 func (n *Node) schedule(now int64) {
-	n.nextMaintain.Store(now + int64(n.cfg.MaintainInterval))
+	n.nextMaintain.Store(min(now+int64(n.cfg.MaintainInterval), n.sweepAt))
 }

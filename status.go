@@ -51,7 +51,7 @@ func (n *Node) clientStatus(h uint64, id string, e *bucket.Entry, now int64) Cli
 		st.PrevAdmitted, st.PrevDenied = int64(adm), int64(att-adm)
 	}
 	_, total, _ := n.demandVector(e, n.peer[h], w-1)
-	st.MeshDemand = int64(total)
+	st.MeshDemand = int64(total / demandScale)
 	return st
 }
 

@@ -16,7 +16,7 @@ import (
 // with the fields of its entries flattened into the same array (compact: no
 // maps, no per-entry headers). version is 1. Types:
 //
-//	1 reports: entries of 4 fields (client xxhash64, window, attempts, admitted),
+//	1 reports: entries of 4 fields (client xxhash64, window, demand, admitted),
 //	  the sender's own demand per finished client window, absolute values.
 //	2 config:  entries of 7 fields (client ID, kind 1=weight 2=limit,
 //	  weight or rate, 0 or period ns, stamp.wall, stamp.logical, stamp.node).
@@ -39,7 +39,7 @@ const (
 type wireReport struct {
 	hash     uint64
 	window   int64
-	attempts uint64
+	demand   uint64
 	admitted uint64
 }
 
@@ -126,7 +126,7 @@ func encodeReports(max int, stamp crdt.Timestamp, rs []wireReport) [][]byte {
 		w.add(reportFields, func(e *msgpack.Encoder) {
 			_ = e.EncodeUint(r.hash)
 			_ = e.EncodeInt(r.window)
-			_ = e.EncodeUint(r.attempts)
+			_ = e.EncodeUint(r.demand)
 			_ = e.EncodeUint(r.admitted)
 		})
 	}
@@ -147,4 +147,15 @@ func encodeConfigs(max int, stamp crdt.Timestamp, cs []wireConfig) [][]byte {
 		})
 	}
 	return w.done()
+}
+
+// encodeBeacon returns a payload with a header and no entries: it carries
+// only the sender's stamp, so that mesh time keeps agreeing when a node
+// has nothing else to say.
+func encodeBeacon(stamp crdt.Timestamp) []byte {
+	w := newMsgWriter(1<<10, msgReports, stamp)
+	w.begin()
+	b := bytes.Clone(w.buf.Bytes())
+	binary.BigEndian.PutUint32(b[1:5], headerFields)
+	return b
 }

@@ -13,6 +13,10 @@ import (
 // left before it allocates anything, so a payload of b bytes never makes it
 // allocate more than a small multiple of b.
 
+// maxWireCount bounds counts in reports: no node admits more than
+// bucket.MaxCount per client per window.
+const maxWireCount = 1<<22 - 1
+
 var errTruncated = errors.New("fairmesh: message truncated")
 
 type wireReader struct {
@@ -227,14 +231,14 @@ func decodeMessage(b []byte) (wireMsg, error) {
 			if x.window < 0 {
 				return m, errors.New("fairmesh: negative window")
 			}
-			if x.attempts, err = r.uint(); err != nil {
+			if x.demand, err = r.uint(); err != nil {
 				return m, err
 			}
 			if x.admitted, err = r.uint(); err != nil {
 				return m, err
 			}
-			if x.admitted > x.attempts {
-				return m, errors.New("fairmesh: report admits more than it attempted")
+			if x.admitted > maxWireCount || x.demand > maxWireCount*demandScale {
+				return m, errors.New("fairmesh: report count out of range")
 			}
 			m.reports = append(m.reports, x)
 		}

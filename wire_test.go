@@ -15,7 +15,7 @@ var testStamp = crdt.Timestamp{WallTime: 1_800_000_000_123_456_789, Logical: 7}
 func TestReportsRoundTripAndSplit(t *testing.T) {
 	var rs []wireReport
 	for i := range 500 {
-		rs = append(rs, wireReport{hash: uint64(i) * 0x9E3779B97F4A7C15, window: 1_800_000_000 + int64(i), attempts: uint64(i * 3), admitted: uint64(i)})
+		rs = append(rs, wireReport{hash: uint64(i) * 0x9E3779B97F4A7C15, window: 1_800_000_000 + int64(i), demand: uint64(i * 48), admitted: uint64(i)})
 	}
 	payloads := encodeReports(1350, testStamp, rs)
 	require.Greater(t, len(payloads), 1, "500 reports do not fit one packet")
@@ -29,6 +29,13 @@ func TestReportsRoundTripAndSplit(t *testing.T) {
 		got = append(got, m.reports...)
 	}
 	require.Equal(t, rs, got)
+}
+
+func TestBeaconCarriesOnlyTheStamp(t *testing.T) {
+	m, err := decodeMessage(encodeBeacon(testStamp))
+	require.NoError(t, err)
+	require.Equal(t, testStamp, m.stamp)
+	require.Empty(t, m.reports)
 }
 
 func TestConfigRoundTrip(t *testing.T) {
@@ -46,7 +53,7 @@ func TestConfigRoundTrip(t *testing.T) {
 // The wire format is plain msgpack: a generic decoder reads it as one
 // flat array, and our decoder reads what a generic encoder wrote.
 func TestWireIsMsgpack(t *testing.T) {
-	p := encodeReports(1350, testStamp, []wireReport{{hash: 1 << 63, window: 2, attempts: 3, admitted: 1}})[0]
+	p := encodeReports(1350, testStamp, []wireReport{{hash: 1 << 63, window: 2, demand: 3, admitted: 1}})[0]
 	var generic []any
 	require.NoError(t, msgpack.Unmarshal(p, &generic))
 	require.Len(t, generic, 8)
@@ -55,7 +62,7 @@ func TestWireIsMsgpack(t *testing.T) {
 	require.NoError(t, err)
 	m, err := decodeMessage(b)
 	require.NoError(t, err)
-	require.Equal(t, []wireReport{{hash: 1 << 63, window: 2, attempts: 3, admitted: 1}}, m.reports)
+	require.Equal(t, []wireReport{{hash: 1 << 63, window: 2, demand: 3, admitted: 1}}, m.reports)
 }
 
 func TestDecodeRejects(t *testing.T) {
@@ -77,7 +84,7 @@ func TestDecodeRejects(t *testing.T) {
 		"unknown type":        enc(1, 9, 1, 0),
 		"partial report":      enc(1, 1, 1, 0, 5, 6),
 		"negative window":     enc(1, 1, 1, 0, 5, -1, 1, 1),
-		"admitted > attempts": enc(1, 1, 1, 0, 5, 1, 1, 2),
+		"count out of range":  enc(1, 1, 1, 0, 5, 1, 1, 1<<40),
 		"string as hash":      enc(1, 1, 1, 0, "x", 1, 1, 1),
 		"trailing bytes":      append(enc(1, 1, 1, 0, 5, 1, 1, 1), 0x00),
 		"negative weight":     enc(1, 2, 1, 0, "a", kindWeight, -1, 0, 1, 0, "n"),
@@ -116,7 +123,7 @@ func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
-	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, attempts: 3, admitted: 1}})[0])
+	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, demand: 3, admitted: 1}})[0])
 	f.Add(encodeConfigs(1350, testStamp, []wireConfig{{id: "a", kind: kindLimit, v1: 5, v2: int64(time.Second), stamp: testStamp, node: "n"}})[0])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMessage(b)
@@ -147,7 +154,7 @@ func FuzzDecodeMessage(f *testing.F) {
 // and must keep admitting its known client as before.
 func FuzzReceive(f *testing.F) {
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
-	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, attempts: 3, admitted: 1}})[0])
+	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, demand: 3, admitted: 1}})[0])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := NewNode(Config{NodeID: "n1", Clock: fixedClock(time.Unix(1_800_000_000, 0))})
 		if err != nil {

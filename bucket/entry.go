@@ -25,9 +25,15 @@ type Policy struct {
 	// Period is the window length in nanoseconds (> 0). Windows are aligned
 	// on mesh time: window w covers [w·Period, (w+1)·Period).
 	Period int64
-	// Slice is how many requests this node may admit in a window, at most
-	// MaxCount. Ignored when Unlimited.
+	// Window is the window Slice was computed for.
+	Window int64
+	// Slice is how many requests this node may admit in window Window, at
+	// most MaxCount. Ignored when Unlimited.
 	Slice uint64
+	// NextSlice applies to the windows after Window, until the owner
+	// publishes a newer policy: the owner computes it in advance, so that
+	// the first requests of a window never run on the last window's split.
+	NextSlice uint64
 	// Unlimited admits everything (still counting attempts and admissions).
 	Unlimited bool
 	// Limit is the mesh-wide allowance of the window, reported to callers
@@ -62,18 +68,21 @@ type Cold struct {
 	// Share is the owner's last fair share for the client, in requests
 	// per second.
 	Share float64
-	// The padding puts Cold in another size class than Entry, so that
-	// entries fill their own memory spans densely instead of alternating
-	// with their Cold halves: fewer pages for the fast path to touch.
-	_ [8]byte
+	// Demand is the owner's smoothed demand per window, in sixteenths of
+	// a request; DemandSet reports whether it has a value yet.
+	Demand    uint64
+	DemandSet bool
 }
 
-// Report is a node's demand for a client in one finished window: the
-// absolute counts, so that a report received twice or late does no harm.
+// Report is a node's demand for a client as of one finished window:
+// absolute values, so that a report received twice or late does no harm.
 type Report struct {
-	Window   int64 // -1: none
-	Attempts uint64
-	Admitted uint64
+	Window int64 // -1: none
+	// Demand is the node's smoothed attempts per window, in sixteenths of
+	// a request (fixed point, so that a client sending 1.5 requests per
+	// window to a node is not reported as 1 or 2 by chance).
+	Demand   uint64
+	Admitted uint64 // admissions in Window
 }
 
 // NewEntry returns an untracked entry for a client with the given hash, ID
@@ -165,7 +174,11 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			att, adm = 0, 0
 		}
 		att = satAdd(att, k)
-		allowed := p.Unlimited || adm+k <= p.Slice
+		slice := p.Slice
+		if w > p.Window {
+			slice = p.NextSlice
+		}
+		allowed := p.Unlimited || adm+k <= slice
 		if allowed {
 			adm = satAdd(adm, k)
 		}
@@ -177,8 +190,8 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			switch {
 			case p.Unlimited:
 				rem = MaxCount
-			case adm < p.Slice:
-				rem = p.Slice - adm
+			case adm < slice:
+				rem = slice - adm
 			}
 			return Decision{Allowed: allowed, Remaining: rem, Window: w, ResetNanos: (w+1)*p.Period - now}
 		}

@@ -14,7 +14,7 @@ func BenchmarkLookupAdmit(b *testing.B) {
 	tb := NewTable(n)
 	ids := make([]string, n)
 	hs := make([]uint64, n)
-	p := &Policy{Period: 1e9, Slice: MaxCount}
+	p := &Policy{Period: 1e9, Slice: MaxCount, NextSlice: MaxCount}
 	for i := range ids {
 		ids[i] = fmt.Sprintf("client-%08d", i)
 		hs[i] = xxhash.Sum64String(ids[i])

@@ -12,7 +12,9 @@ import (
 
 const sec = int64(1e9)
 
-func policy(slice uint64) *Policy { return &Policy{Period: sec, Slice: slice, Limit: int64(slice)} }
+func policy(slice uint64) *Policy {
+	return &Policy{Period: sec, Slice: slice, NextSlice: slice, Limit: int64(slice)}
+}
 
 func TestAdmitStepTable(t *testing.T) {
 	e := NewEntry(1, "a", policy(3), 0)
@@ -55,11 +57,21 @@ func TestAdmitBackwardsClockCannotReopenWindow(t *testing.T) {
 func TestPolicySwapIsAtomic(t *testing.T) {
 	e := NewEntry(1, "a", policy(10), 0)
 	require.True(t, e.Admit(0, 10).Allowed)
-	e.SetPolicy(&Policy{Period: sec, Slice: 15, Limit: 15})
+	e.SetPolicy(&Policy{Period: sec, Slice: 15, NextSlice: 15, Limit: 15})
 	require.True(t, e.Admit(1, 5).Allowed)
 	require.False(t, e.Admit(2, 1).Allowed)
 	e.SetPolicy(&Policy{Period: sec, Unlimited: true, Limit: -1})
 	require.True(t, e.Admit(3, 1000).Allowed)
+}
+
+func TestNextSliceAppliesAfterPolicyWindow(t *testing.T) {
+	e := NewEntry(1, "a", &Policy{Period: sec, Window: 4, Slice: 1, NextSlice: 2}, 0)
+	require.True(t, e.Admit(4*sec, 1).Allowed)
+	require.False(t, e.Admit(4*sec+1, 1).Allowed)
+	// Window 5 has not been re-split by the owner yet: it runs on the
+	// split computed in advance, not on window 4's.
+	require.True(t, e.Admit(5*sec, 2).Allowed)
+	require.False(t, e.Admit(5*sec+1, 1).Allowed)
 }
 
 func TestCountsSaturate(t *testing.T) {

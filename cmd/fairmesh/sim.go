@@ -13,6 +13,8 @@ import (
 // violations (1 stays "the command failed").
 const exitViolations = 3
 
+// newSimCmd is `fairmesh sim`: run scenario files and built-in scenarios
+// through the deterministic simulator (package sim) and print their reports.
 func newSimCmd() *cobra.Command {
 	var (
 		names   []string
