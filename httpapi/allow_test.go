@@ -112,7 +112,9 @@ func TestAllowOneRejectsBadInputAndDecidesNothing(t *testing.T) {
 		t.Run(tc.path[:min(len(tc.path), 30)], func(t *testing.T) {
 			f := newFixture(t, fairmesh.Config{DefaultRate: 10}, httpapi.Options{})
 			requireError(t, f.do(t, "GET", tc.path, ""), http.StatusBadRequest, tc.field)
-			assert.Zero(t, f.node.Status().Counters.Admitted+f.node.Status().Counters.Denied)
+			assert.Empty(t, f.node.Clients(10), "no client may have been tracked")
+			cs := f.client(t, "a")
+			assert.Zero(t, cs.Admitted+cs.Denied, "nothing may be decided")
 		})
 	}
 }
@@ -186,7 +188,9 @@ func TestBatchWithAnInvalidElementDecidesNothing(t *testing.T) {
 			requireError(t, f.do(t, "POST", "/v1/allow", tc.body), tc.status, tc.field)
 			cs := f.client(t, "a")
 			assert.Zero(t, cs.Admitted+cs.Denied, "nothing may be decided")
-			assert.Zero(t, f.node.Status().Counters.Admitted+f.node.Status().Counters.Denied)
+			for _, other := range f.node.Clients(10) {
+				assert.Equal(t, "a", other.ID, "no other client may have been tracked")
+			}
 		})
 	}
 }

@@ -25,6 +25,11 @@ func TestStatusReportsConfigAndCounters(t *testing.T) {
 		f.do(t, "GET", "/v1/allow/a", "")
 	}
 
+	// The node folds its decisions into the counters as its clock
+	// advances; a tick in the next window makes sure they are in.
+	f.clock.Advance(time.Second)
+	f.node.Tick(f.clock.Now())
+
 	rec := f.do(t, "GET", "/v1/status", "")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	s := decode[httpapi.Status](t, rec)
@@ -42,6 +47,16 @@ func TestStatusReportsConfigAndCounters(t *testing.T) {
 	assert.Equal(t, uint64(1), s.Counters.Denied)
 	tm, err := time.Parse(time.RFC3339Nano, s.Time)
 	require.NoError(t, err)
-	assert.WithinDuration(t, t0, tm, time.Millisecond)
-	assert.Contains(t, s.Members, httpapi.Member{ID: "edge-1", State: "alive"})
+	assert.WithinDuration(t, t0.Add(time.Second), tm, time.Millisecond)
+	// A node alone has no peers: an empty array, never null.
+	assert.Contains(t, rec.Body.String(), `"members":[]`)
+	assert.Empty(t, s.Members)
+}
+
+func TestStatusListsPeers(t *testing.T) {
+	f := newFixture(t, fairmesh.Config{NodeID: "a"}, httpapi.Options{})
+	f.node.SetMember("c", fairmesh.MemberSuspect)
+	f.node.SetMember("b", fairmesh.MemberAlive)
+	s := decode[httpapi.Status](t, f.do(t, "GET", "/v1/status", ""))
+	assert.Equal(t, []httpapi.Member{{ID: "b", State: "alive"}, {ID: "c", State: "suspect"}}, s.Members)
 }

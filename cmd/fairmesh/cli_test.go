@@ -230,7 +230,7 @@ func TestServerRefusalIsPrintedAndExits1(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "400")
 	assert.Contains(t, r.stderr, "field period")
-	r = cli(t, "weight", "set", "a", "-2", "--node", url)
+	r = cli(t, "weight", "set", "--node", url, "a", "--", "-2")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "field weight")
 	cs, err := node.Client("a")
@@ -255,4 +255,23 @@ func TestBadArgumentsAreErrors(t *testing.T) {
 		assert.Equal(t, 1, r.code, "%v", args)
 		assert.NotEmpty(t, r.stderr, "%v", args)
 	}
+}
+
+func TestClientIDsAreEscapedInPaths(t *testing.T) {
+	node, url := newNode(t, fairmesh.Config{}, httpapi.Options{})
+	const id = "tenant/a b?c#d%"
+	r := cli(t, "limit", "set", id, "1", "1s", "--node", url)
+	require.Equal(t, 0, r.code, r.stderr)
+	cs, err := node.Client(id)
+	require.NoError(t, err)
+	assert.Equal(t, 1, cs.Config.Rate)
+
+	assert.Equal(t, 0, cli(t, "allow", id, "--node", url).code)
+	assert.Equal(t, 1, cli(t, "allow", id, "--node", url).code)
+	r = cli(t, "clients", id, "--node", url, "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	got := parse[httpapi.Client](t, r)
+	assert.Equal(t, id, got.ID)
+	assert.Equal(t, int64(1), got.Admitted)
+	assert.Equal(t, int64(1), got.Denied)
 }

@@ -65,6 +65,9 @@ func printStatus(w io.Writer, s httpapi.Status) error {
 	for _, m := range s.Members {
 		members = append(members, m.ID+" ("+m.State+")")
 	}
+	if len(members) == 0 {
+		members = append(members, "none (a node alone)")
+	}
 	c := s.Counters
 	for _, row := range [][2]string{
 		{"node", s.NodeID},

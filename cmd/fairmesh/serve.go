@@ -81,6 +81,25 @@ and "fairmesh weight set", or give defaults here.`,
 	return cmd
 }
 
+// checkZeroes refuses the flags whose 0 the Config reads as "use the
+// default": on the command line, --min-rate 0 silently meaning 1 would
+// surprise. (Capacity and default rate take 0 for "none", as documented.)
+func checkZeroes(c fairmesh.Config) error {
+	switch {
+	case c.DefaultWeight == 0:
+		return errors.New("--default-weight must be at least 1 (make scavengers with \"weight set CLIENT 0\")")
+	case c.MinRate == 0:
+		return errors.New("--min-rate must be at least 1")
+	case c.MaxClients == 0:
+		return errors.New("--max-clients must be at least 1")
+	case c.CapacityPeriod == 0:
+		return errors.New("--capacity-period must be positive")
+	case c.DefaultPeriod == 0:
+		return errors.New("--default-period must be positive")
+	}
+	return nil
+}
+
 func defaultNodeID() string {
 	if h, err := os.Hostname(); err == nil && h != "" {
 		return h
@@ -92,10 +111,8 @@ func defaultNodeID() string {
 // stops accepting, lets requests in flight finish (up to shutdownTimeout),
 // stops the tick loop and the clock.
 func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
-	if f.cfg.DefaultWeight == 0 {
-		// The Config reads 0 as "default 1"; on the command line 0 would
-		// silently mean 1, so refuse it.
-		return errors.New("--default-weight must be at least 1 (configure scavengers with \"weight set CLIENT 0\")")
+	if err := checkZeroes(f.cfg); err != nil {
+		return err
 	}
 	clk := clock.NewCoarseClock(time.Millisecond)
 	defer clk.Stop()

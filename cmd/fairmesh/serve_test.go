@@ -83,12 +83,19 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--http", "127.0.0.1:0", "--capacity", "-1"},
 		{"serve", "--http", "127.0.0.1:0", "--default-period", "0s"},
+		{"serve", "--http", "127.0.0.1:0", "--capacity-period", "0s"},
+		{"serve", "--http", "127.0.0.1:0", "--capacity-period", "25h"},
 		{"serve", "--http", "127.0.0.1:0", "--default-weight", "0"},
+		{"serve", "--http", "127.0.0.1:0", "--min-rate", "0"},
+		{"serve", "--http", "127.0.0.1:0", "--max-clients", "0"},
 		{"serve", "--http", "not-an-address"},
 		{"serve", "extra-arg"},
 	} {
+		// A config wrongly accepted would serve until the deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var out, errb bytes.Buffer
-		code := run(context.Background(), args, &out, &errb)
+		code := run(ctx, args, &out, &errb)
+		cancel()
 		assert.Equal(t, 1, code, "%v", args)
 		assert.Contains(t, errb.String(), "fairmesh:", "%v", args)
 	}
