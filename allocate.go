@@ -192,8 +192,15 @@ func inForce(newest, prev bucket.Report, w int64) (demand uint64, ok bool) {
 
 // demandVector returns the demand in force for window w of a client at each
 // slice holder, their total, and whether any holder has a report in force.
-func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w int64) (att []uint64, total uint64, known bool) {
+// A holder with no report in force is taken to have no demand, unless it
+// became alive within the last three windows (a member that came back or
+// just joined, or this node after a restart): its reports may simply not
+// have arrived, so it is taken to have the average demand of the others,
+// the same way on every node, itself included.
+func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w, period int64) (att []uint64, total uint64, known bool) {
 	att = n.scratch.att[:0]
+	unknown := 0
+	recentAfter := (w+n.lag())*period - 3*period
 	for i, id := range n.holders {
 		var a uint64
 		var k bool
@@ -206,13 +213,48 @@ func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w int64) (att []u
 				a, k = inForce(r.newest, r.prev, w)
 			}
 		}
+		if !k && n.aliveAt(id) > recentAfter {
+			a = unknownDemand
+			unknown++
+		}
 		att = append(att, a)
 		total += a
 		known = known || k
 	}
+	if unknown > 0 && unknown < len(att) {
+		known := total - uint64(unknown)*unknownDemand
+		avg := known / uint64(len(att)-unknown)
+		total = known
+		for i := range att {
+			if att[i] == unknownDemand {
+				att[i] = avg
+				total += avg
+			}
+		}
+	} else if unknown == len(att) {
+		for i := range att {
+			att[i] = 0
+		}
+		total = 0
+	}
+	if unknown > 0 {
+		known = known || unknown < len(att)
+	}
 	n.scratch.att = att
 	return att, total, known
 }
+
+// aliveAt is the mesh time at which a holder last became alive (this node:
+// when it started).
+func (n *Node) aliveAt(id string) int64 {
+	if id == n.cfg.NodeID {
+		return n.startedAt
+	}
+	return n.aliveSince[id]
+}
+
+// unknownDemand marks a holder without a report while a vector is built.
+const unknownDemand = math.MaxUint64 / 1024
 
 // collect lists every client the allocation covers: those tracked here and
 // those only other nodes report.
@@ -257,7 +299,7 @@ func (n *Node) fairShares(now int64) {
 	for _, r := range refs {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
-		_, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag())
+		_, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
 		demand := float64(total) / demandScale / secs
 		if !known {
 			// Nobody has measured this client yet: assume it wants all it
@@ -477,7 +519,7 @@ func (n *Node) slice(h uint64, a int64, e *bucket.Entry, rc *remoteClient, w int
 	if m == 1 {
 		return a
 	}
-	att, total, _ := n.demandVector(e, rc, w-n.lag())
+	att, total, _ := n.demandVector(e, rc, w-n.lag(), n.effective(h).period)
 	frac := n.scratch.frac[:0]
 	for _, x := range att {
 		if total == 0 {

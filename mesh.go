@@ -97,9 +97,13 @@ func (n *Node) SetMember(id string, state MemberState) {
 		if !known || old != MemberAlive {
 			n.pendingFull[id] = true
 		}
+		if !known || old == MemberDead || old == MemberLeft {
+			n.aliveSince[id] = n.meshNow()
+		}
 	case MemberDead, MemberLeft:
 		delete(n.pendingFull, id)
 		delete(n.peerAhead, id)
+		delete(n.aliveSince, id)
 		for h, rc := range n.peer {
 			rc.nodes = slices.DeleteFunc(rc.nodes, func(r nodeReports) bool { return r.node == id })
 			if len(rc.nodes) == 0 {

@@ -123,3 +123,36 @@ func TestMeshWeightedCapacity(t *testing.T) {
 	require.InDelta(t, 2.0, float64(gold)/float64(silver), 0.05)
 	require.InDelta(t, 6000, gold+silver, 120)
 }
+
+// Slices of an unreachable member stay reserved under the conservative
+// policy until it is dead, and are reclaimed at suspicion under available.
+func TestPartitionPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		policy        fairmesh.PartitionPolicy
+		suspect, dead int64
+	}{
+		{fairmesh.Conservative, 50, 100},
+		{fairmesh.Available, 100, 100},
+	} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			h := newMesh(t, 2, fairmesh.Config{Partition: tc.policy})
+			require.NoError(t, h.nodes["n1"].UpdateClientRateLimit("api", 100, time.Second))
+			even := map[string]map[string]float64{"n1": {"api": 0.2}, "n2": {"api": 0.2}}
+			for range 4 {
+				h.window(even)
+			}
+			slice := func() int64 {
+				st, err := h.nodes["n1"].Client("api")
+				require.NoError(t, err)
+				return st.Slice
+			}
+			require.Equal(t, int64(50), slice(), "even demand, even split")
+			h.nodes["n1"].SetMember("n2", fairmesh.MemberSuspect)
+			require.Equal(t, tc.suspect, slice(), "n2 suspected")
+			h.nodes["n1"].SetMember("n2", fairmesh.MemberDead)
+			require.Equal(t, tc.dead, slice(), "n2 dead")
+			h.nodes["n1"].SetMember("n2", fairmesh.MemberAlive)
+			require.Equal(t, int64(50), slice(), "n2 back: an even split again")
+		})
+	}
+}

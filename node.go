@@ -58,6 +58,10 @@ type Node struct {
 	// peerAhead is how far each peer's clock was ahead of the local clock
 	// (ns), for adopting the majority's time; see observe.
 	peerAhead map[string]int64
+	// aliveSince is the mesh time at which each member last became alive;
+	// startedAt is this node's start.
+	aliveSince map[string]int64
+	startedAt  int64
 }
 
 type pending struct {
@@ -81,6 +85,7 @@ func NewNode(cfg Config) (*Node, error) {
 		pendingConf:    map[uint64]int{},
 		pendingFull:    map[string]bool{},
 		policies:       map[bucket.Policy]*bucket.Policy{},
+		aliveSince:     map[string]int64{},
 		log:            cfg.Logger,
 	}
 	if n.log == nil {
@@ -95,6 +100,7 @@ func NewNode(cfg Config) (*Node, error) {
 	n.hlc = crdt.NewHLC(n.meshNow, cfg.MaxClockOffset)
 	n.holders = []string{cfg.NodeID}
 	now := n.meshNow()
+	n.startedAt = now
 	n.overflow = bucket.NewEntry(0, "", n.defaultPolicy(), now)
 	n.overflow.Cold.Processed = now/n.overflow.Policy().Period - 1
 	n.alloc.init(n)

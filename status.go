@@ -50,7 +50,7 @@ func (n *Node) clientStatus(h uint64, id string, e *bucket.Entry, now int64) Cli
 		att, adm = e.Counts(w - 1)
 		st.PrevAdmitted, st.PrevDenied = int64(adm), int64(att-adm)
 	}
-	_, total, _ := n.demandVector(e, n.peer[h], w-1)
+	_, total, _ := n.demandVector(e, n.peer[h], w-1, c.period)
 	st.MeshDemand = int64(total / demandScale)
 	return st
 }
