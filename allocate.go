@@ -123,11 +123,14 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 		switch {
 		case exact || !c.DemandSet:
 			c.Demand = d
+		case absDiff(d, c.Demand) > max(4*demandScale, c.Demand/4):
+			// A real shift (traffic moved here, or away): follow it at
+			// once, so that slices follow demand within a window.
+			c.Demand = d
 		default:
-			// Exponential smoothing with weight 1/4: a step in demand is
-			// 58% reflected after three windows and 90% after eight, while
-			// a client that sends 1 and 2 requests to a node in turn, or
-			// one request every few windows, reads as the steady rate it is.
+			// Noise: smooth it with weight 1/4, so that a client that sends
+			// 1 and 2 requests to a node in turn, or one request every few
+			// windows, reads as the steady rate it is.
 			c.Demand = (3*c.Demand + d) / 4
 		}
 		c.DemandSet = true
@@ -142,6 +145,13 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 	}
 	c.Processed = w - 1
 	n.alloc.advanced = true
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
 
 // demandScale is the fixed-point scale of reported demand.
