@@ -433,7 +433,10 @@ func (n *Node) refreshEntry(e *bucket.Entry, rc *remoteClient, now int64) {
 	a, unlimited := n.allowance(c, e.Cold.Share)
 	w := now / c.period
 	p := bucket.Policy{Period: c.period, Window: w, Unlimited: unlimited, Limit: a}
-	if !unlimited {
+	switch {
+	case n.fenced:
+		p.Unlimited = false
+	case !unlimited:
 		p.Slice = uint64(min(n.slice(e.Hash(), a, e, rc, w), bucket.MaxCount))
 		p.NextSlice = uint64(min(n.slice(e.Hash(), a, e, rc, w+1), bucket.MaxCount))
 	}
@@ -476,6 +479,9 @@ func (n *Node) refreshOverflow() {
 		p.Slice = uint64(p.Limit) / uint64(len(n.holders))
 		p.NextSlice = p.Slice
 	}
+	if n.fenced {
+		p.Unlimited, p.Slice, p.NextSlice = false, 0, 0
+	}
 	if old := n.overflow.Policy(); *old != *p {
 		n.overflow.SetPolicy(n.intern(*p))
 	}
@@ -512,8 +518,8 @@ func (n *Node) newClientPolicy(h uint64, now int64) (p *bucket.Policy, share flo
 	}
 	a, unlimited := n.allowance(c, share)
 	w := now / c.period
-	q := bucket.Policy{Period: c.period, Window: w, Unlimited: unlimited, Limit: a}
-	if !unlimited {
+	q := bucket.Policy{Period: c.period, Window: w, Unlimited: unlimited && !n.fenced, Limit: a}
+	if !unlimited && !n.fenced {
 		q.Slice = uint64(min(n.slice(h, a, nil, rc, w), bucket.MaxCount))
 		q.NextSlice = uint64(min(n.slice(h, a, nil, rc, w+1), bucket.MaxCount))
 	}

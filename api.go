@@ -60,6 +60,9 @@ type Status struct {
 	DefaultWeight  int
 	MinRate        int
 	Partition      PartitionPolicy
+	// Fenced reports that, under the Quorum policy, this node reaches no
+	// majority of the members it knows and admits nothing.
+	Fenced         bool
 	TrackedClients int
 	MaxClients     int
 	Members        []Member

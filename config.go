@@ -38,6 +38,14 @@ const (
 	// is not left idle, at the cost of over-admission while a suspected
 	// member is in fact alive and admitting on the other side.
 	Available PartitionPolicy = "available"
+	// Quorum is Conservative, except that only a side holding a strict
+	// majority of the known members reclaims dead members' slices: a node
+	// that can reach only a minority (itself included) admits nothing at
+	// all from the moment it suspects the others. No over-admission in a
+	// partition of any length, at the cost of the minority's availability;
+	// an even split stops both halves. A dead member counts until it
+	// leaves or the runtime reports it gone.
+	Quorum PartitionPolicy = "quorum"
 )
 
 // Config configures a Node. The zero value of each field means its
@@ -166,7 +174,7 @@ func (c Config) Validate() error {
 		return errors.New("fairmesh: MaxMessageBytes is under 256")
 	case c.ReportThreshold < 0 || c.ReportThreshold > 1:
 		return errors.New("fairmesh: ReportThreshold is outside [0, 1]")
-	case c.Partition != Conservative && c.Partition != Available:
+	case c.Partition != Conservative && c.Partition != Available && c.Partition != Quorum:
 		return fmt.Errorf("fairmesh: unknown partition policy %q", c.Partition)
 	}
 	return nil

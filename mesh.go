@@ -119,16 +119,28 @@ func (n *Node) SetMember(id string, state MemberState) {
 
 // setHolders recomputes who holds slices: this node, alive members, and
 // suspect ones under the Conservative policy.
+//
+// Under the Quorum policy it also decides whether this node is fenced: it
+// reaches (is, or hears as alive) no strict majority of the members it
+// knows, dead ones included.
 func (n *Node) setHolders() {
 	h := []string{n.cfg.NodeID}
+	known, reachable := 1, 1
 	for id, st := range n.mem {
-		if st == MemberAlive || (st == MemberSuspect && n.cfg.Partition == Conservative) {
+		if st != MemberLeft {
+			known++
+		}
+		if st == MemberAlive {
+			reachable++
+		}
+		if st == MemberAlive || (st == MemberSuspect && n.cfg.Partition != Available) {
 			h = append(h, id)
 		}
 	}
 	slices.Sort(h)
 	n.holders = h
 	n.selfIdx = slices.Index(h, n.cfg.NodeID)
+	n.fenced = n.cfg.Partition == Quorum && 2*reachable <= known
 }
 
 // Tick advances the node to local time now (the same clock as Config.Clock)

@@ -156,3 +156,50 @@ func TestPartitionPolicies(t *testing.T) {
 		})
 	}
 }
+
+// Under the quorum policy a node that reaches no majority admits nothing,
+// and a majority reclaims the slices of dead members.
+func TestQuorumPolicy(t *testing.T) {
+	h := newMesh(t, 5, fairmesh.Config{Partition: fairmesh.Quorum})
+	require.NoError(t, h.nodes["n1"].UpdateClientRateLimit("api", 100, time.Second))
+	even := map[string]map[string]float64{}
+	for _, id := range h.ids {
+		even[id] = map[string]float64{"api": 0.05}
+	}
+	for range 4 {
+		h.window(even)
+	}
+	slice := func(node string) int64 {
+		st, err := h.nodes[node].Client("api")
+		require.NoError(t, err)
+		return st.Slice
+	}
+	require.Equal(t, int64(20), slice("n1"))
+	// Split {n1, n2} | {n3, n4, n5}, as each side sees it.
+	for _, a := range []string{"n1", "n2"} {
+		for _, b := range []string{"n3", "n4", "n5"} {
+			h.nodes[a].SetMember(b, fairmesh.MemberSuspect)
+			h.nodes[b].SetMember(a, fairmesh.MemberSuspect)
+		}
+	}
+	require.Equal(t, int64(0), slice("n1"), "minority: fenced at suspicion")
+	require.True(t, h.nodes["n1"].Status().Fenced)
+	require.False(t, h.nodes["n1"].Allow("api"))
+	require.Equal(t, int64(20), slice("n3"), "majority: the minority's slices stay reserved while suspect")
+	for _, a := range []string{"n1", "n2"} {
+		for _, b := range []string{"n3", "n4", "n5"} {
+			h.nodes[a].SetMember(b, fairmesh.MemberDead)
+			h.nodes[b].SetMember(a, fairmesh.MemberDead)
+		}
+	}
+	require.Equal(t, int64(0), slice("n1"), "minority stays fenced once the others are dead")
+	require.Equal(t, int64(33), slice("n3"), "majority reclaims the dead minority's slices: 100 over 3")
+	for _, a := range []string{"n1", "n2"} {
+		for _, b := range []string{"n3", "n4", "n5"} {
+			h.nodes[a].SetMember(b, fairmesh.MemberAlive)
+			h.nodes[b].SetMember(a, fairmesh.MemberAlive)
+		}
+	}
+	require.False(t, h.nodes["n1"].Status().Fenced)
+	require.Equal(t, int64(20), slice("n1"), "healed")
+}

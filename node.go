@@ -45,6 +45,7 @@ type Node struct {
 
 	holders []string // sorted slice holders: self, then members per policy
 	selfIdx int
+	fenced  bool // Quorum policy: this node reaches no majority; it admits nothing
 
 	pendingReports map[uint64]*pending // own demand reports to send
 	pendingConf    map[uint64]int      // config registers to send (sends left)

@@ -107,7 +107,7 @@ func (n *Node) Status() Status {
 		NodeID: n.cfg.NodeID, Time: time.Unix(0, now).UTC(), ClockOffset: time.Duration(n.offset.Load()),
 		Capacity: n.cfg.Capacity, CapacityPeriod: n.cfg.CapacityPeriod,
 		DefaultRate: n.cfg.DefaultRate, DefaultPeriod: n.cfg.DefaultPeriod, DefaultWeight: n.cfg.DefaultWeight,
-		MinRate: n.cfg.MinRate, Partition: n.cfg.Partition,
+		MinRate: n.cfg.MinRate, Partition: n.cfg.Partition, Fenced: n.fenced,
 		TrackedClients: n.table.Len(), MaxClients: n.table.Max(),
 		Counters: n.counters,
 	}

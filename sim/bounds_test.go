@@ -60,7 +60,7 @@ func TestBuiltinBounds(t *testing.T) {
 				if rep.GossipBytesPerNodePerS > boundGossip {
 					t.Errorf("gossip_bytes_per_node_per_s = %.0f, want ≤ %d", rep.GossipBytesPerNodePerS, boundGossip)
 				}
-			case "partition-available", "partition-long":
+			case "partition-available", "partition-long", "partition-quorum":
 				t.Logf("what the available policy costs: over_admission_pct %.2f, capacity_over_admission_pct %.2f",
 					rep.OverAdmissionPct, rep.CapacityOverAdmissionPct)
 			case "crash":

@@ -125,8 +125,10 @@ func compileBase(sc Scenario) (*plan, error) {
 		p.policy = fairmesh.Conservative
 	case string(fairmesh.Available):
 		p.policy = fairmesh.Available
+	case string(fairmesh.Quorum):
+		p.policy = fairmesh.Quorum
 	default:
-		return nil, fmt.Errorf("partition_policy %q is neither \"conservative\" nor \"available\"", sc.PartitionPolicy)
+		return nil, fmt.Errorf("partition_policy %q is not \"conservative\", \"available\" or \"quorum\"", sc.PartitionPolicy)
 	}
 	if sc.DefaultRate < 0 || sc.DefaultRate > fairmesh.MaxRate {
 		return nil, fmt.Errorf("default_rate %d is outside [0, %d]", sc.DefaultRate, fairmesh.MaxRate)

@@ -1,0 +1,106 @@
+package gossip
+
+import (
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/fairmesh/fairmesh"
+)
+
+// reliableSenders is how many reliable (TCP) sends may be in flight; each
+// opens a connection and may wait up to Timing.TCPTimeout.
+const reliableSenders = 4
+
+type reliableSend struct {
+	to  memberlist.Node
+	env []byte
+}
+
+// tick is the ticker goroutine: every GossipInterval it runs the Node's
+// Tick on the Node's clock and sends what it returns, until stop is closed.
+func (m *Mesh) tick(stop <-chan struct{}) {
+	t := time.NewTicker(m.cfg.GossipInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if msgs := m.node.Tick(m.clock.Now()); len(msgs) > 0 {
+				m.send(msgs)
+			}
+		}
+	}
+}
+
+// send delivers the Node's messages: To "" to every alive and suspect
+// member (memberlist's Members()), To id to that member. It runs on the
+// ticker goroutine and never blocks: UDP sends return at once, reliable
+// ones are queued for the sender pool.
+func (m *Mesh) send(msgs []fairmesh.Message) {
+	members := m.ml.Members()
+	peers := make([]memberlist.Node, 0, len(members))
+	for _, n := range members {
+		if n.Name != m.cfg.NodeID {
+			peers = append(peers, *n) // a copy: memberlist may update its own
+		}
+	}
+	for _, msg := range msgs {
+		env := encodeMessage(m.cfg.NodeID, msg.Payload)
+		if msg.To == "" {
+			for i := range peers {
+				m.sendTo(&peers[i], env)
+			}
+			continue
+		}
+		found := false
+		for i := range peers {
+			if peers[i].Name == msg.To {
+				m.sendTo(&peers[i], env)
+				found = true
+				break
+			}
+		}
+		if !found {
+			m.st.noRoute.Add(1)
+		}
+	}
+}
+
+// sendTo sends one envelope to one member: by UDP when it fits
+// MaxPacketBytes (memberlist does not check), else through the reliable
+// pool. env is shared between members and never modified.
+func (m *Mesh) sendTo(to *memberlist.Node, env []byte) {
+	if len(env) <= m.cfg.MaxPacketBytes {
+		if err := m.ml.SendBestEffort(to, env); err != nil {
+			m.st.sendErrors.Add(1)
+			return
+		}
+		m.st.packetsSent.Add(1)
+		return
+	}
+	select {
+	case m.reliable <- reliableSend{to: *to, env: env}:
+	default:
+		m.st.sendQueueDrops.Add(1)
+	}
+}
+
+// sendReliable is one of the reliable sender goroutines: it sends queued
+// envelopes over TCP until stop is closed. Each send may block up to
+// Timing.TCPTimeout.
+func (m *Mesh) sendReliable(stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case r := <-m.reliable:
+			if err := m.ml.SendReliable(&r.to, r.env); err != nil {
+				m.st.sendErrors.Add(1)
+				continue
+			}
+			m.st.reliableSent.Add(1)
+		}
+	}
+}
