@@ -77,7 +77,8 @@ type Counters struct {
 	MessagesSent       uint64
 	BytesSent          uint64
 	MessagesReceived   uint64
-	DroppedMessages    uint64 // undecodable, unknown version, oversized, from non-members
+	DroppedMessages    uint64 // undecodable, unknown version, oversized
+	DroppedReports     uint64 // entries past MaxClients (reports or configs from peers)
 	ClockOffsetRejects uint64 // remote timestamps too far ahead, not adopted
 }
 

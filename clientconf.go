@@ -1,6 +1,7 @@
 package fairmesh
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -89,6 +90,9 @@ func (n *Node) UpdateClientWeight(clientID string, weight int) error {
 	defer n.mu.Unlock()
 	h := xxhash.Sum64String(clientID)
 	cc := n.confFor(h, clientID)
+	if cc == nil {
+		return errTooManyConfigured
+	}
 	cc.weight.Merge(crdt.LWW[int]{Value: weight, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
 	n.configChanged(h)
 	return nil
@@ -111,19 +115,30 @@ func (n *Node) UpdateClientRateLimit(clientID string, rate int, period time.Dura
 	defer n.mu.Unlock()
 	h := xxhash.Sum64String(clientID)
 	cc := n.confFor(h, clientID)
+	if cc == nil {
+		return errTooManyConfigured
+	}
 	cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{rate, period}, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
 	n.configChanged(h)
 	return nil
 }
 
+// confFor returns the client's registers, creating them; nil when
+// MaxClients clients are configured already.
 func (n *Node) confFor(h uint64, id string) *clientConf {
 	cc := n.conf[h]
 	if cc == nil {
+		if len(n.conf) >= n.cfg.MaxClients {
+			return nil
+		}
 		cc = &clientConf{id: id}
 		n.conf[h] = cc
 	}
 	return cc
 }
+
+// errTooManyConfigured refuses a config update past the bound.
+var errTooManyConfigured = errors.New("fairmesh: MaxClients clients are configured already")
 
 // configChanged queues the client's registers for gossip and re-derives
 // its policy now, so that a lowered limit binds from the next decision.

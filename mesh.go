@@ -321,7 +321,16 @@ func (n *Node) Receive(from string, payload []byte) error {
 	case msgReports:
 		n.mergeReports(from, m.reports)
 	case msgConfig:
+		limit := n.meshNow() + int64(n.cfg.MaxClockOffset)
 		for _, c := range m.configs {
+			// A stamp from too far in the future would win every LWW race
+			// for this client forever: refuse the entry, as CockroachDB's
+			// clock does, and let a later write or anti-entropy repair it.
+			if c.stamp.WallTime > limit {
+				n.counters.ClockOffsetRejects++
+				n.log.Warn("fairmesh: config stamped too far ahead, not merged", "client", c.id, "from", from)
+				continue
+			}
 			n.observeStamp(c.stamp)
 			n.mergeConfig(c)
 		}
@@ -405,6 +414,12 @@ func (n *Node) mergeReports(from string, rs []wireReport) {
 	for _, x := range rs {
 		rc := n.peer[x.hash]
 		if rc == nil {
+			// Reports from peers are bounded like tracked clients: a
+			// misbehaving peer must not grow this node's memory.
+			if len(n.peer) >= n.cfg.MaxClients {
+				n.counters.DroppedReports++
+				continue
+			}
 			rc = &remoteClient{}
 			n.peer[x.hash] = rc
 		}
@@ -418,6 +433,10 @@ func (n *Node) mergeReports(from string, rs []wireReport) {
 func (n *Node) mergeConfig(c wireConfig) {
 	h := xxhash.Sum64String(c.id)
 	cc := n.confFor(h, c.id)
+	if cc == nil {
+		n.counters.DroppedReports++
+		return
+	}
 	changed := false
 	switch c.kind {
 	case kindWeight:

@@ -170,3 +170,37 @@ func FuzzReceive(f *testing.F) {
 		}
 	})
 }
+
+// A config entry stamped far in the future would win every LWW race for its
+// client forever: it is refused and counted.
+func TestConfigFromTheFarFutureIsRefused(t *testing.T) {
+	base := time.Unix(1_800_000_000, 0)
+	n, err := NewNode(Config{NodeID: "n1", Clock: fixedClock(base)})
+	require.NoError(t, err)
+	n.SetMember("n2", MemberAlive)
+	header := crdt.Timestamp{WallTime: base.UnixNano()}
+	future := crdt.Timestamp{WallTime: base.Add(time.Hour).UnixNano()}
+	p := encodeConfigs(1350, header, []wireConfig{{id: "a", kind: kindWeight, v1: 9, stamp: future, node: "n2"}})[0]
+	require.NoError(t, n.Receive("n2", p))
+	st, _ := n.Client("a")
+	require.Equal(t, 1, st.Config.Weight, "not merged")
+	require.Equal(t, uint64(1), n.Status().Counters.ClockOffsetRejects)
+	require.NoError(t, n.UpdateClientWeight("a", 2))
+	st, _ = n.Client("a")
+	require.Equal(t, 2, st.Config.Weight, "a local write still wins")
+}
+
+// Peers cannot grow a node's memory past its bound with reports.
+func TestReportsFromPeersAreBounded(t *testing.T) {
+	n, err := NewNode(Config{NodeID: "n1", MaxClients: 10, Clock: fixedClock(time.Unix(1_800_000_000, 0))})
+	require.NoError(t, err)
+	n.SetMember("n2", MemberAlive)
+	var rs []wireReport
+	for i := range 50 {
+		rs = append(rs, wireReport{hash: uint64(i + 1), window: 1, demand: 16})
+	}
+	for _, p := range encodeReports(1350, testStamp, rs) {
+		require.NoError(t, n.Receive("n2", p))
+	}
+	require.Equal(t, uint64(40), n.Status().Counters.DroppedReports)
+}
