@@ -55,6 +55,13 @@ type Config struct {
 	// sooner, at more packets per second.
 	GossipInterval time.Duration
 
+	// SuspectAfter is how long a member memberlist still lists may stay
+	// silent before the Node is told it is suspect (default
+	// 10·GossipInterval: every member sends to every other at each tick).
+	// Under the Available policy its slices are then reclaimed; under
+	// Conservative they stay reserved until memberlist declares it dead.
+	SuspectAfter time.Duration
+
 	// SecretKey, when set (16, 24 or 32 bytes: AES-128/192/256-GCM),
 	// encrypts and authenticates all memberlist traffic; members without
 	// it cannot join. Costs 29 bytes per packet. memberlist has no
@@ -156,6 +163,9 @@ func (c Config) withDefaults() Config {
 	if c.GossipInterval == 0 {
 		c.GossipInterval = d.GossipInterval
 	}
+	if c.SuspectAfter == 0 {
+		c.SuspectAfter = 10 * c.GossipInterval
+	}
 	if c.Timing == (Timing{}) {
 		c.Timing = d.Timing
 	}
@@ -210,6 +220,8 @@ func (c Config) Validate() error {
 		return errors.New("gossip: JoinTimeout is negative")
 	case c.GossipInterval < time.Millisecond:
 		return errors.New("gossip: GossipInterval is under 1ms")
+	case c.SuspectAfter < 2*c.GossipInterval:
+		return errors.New("gossip: SuspectAfter is under two GossipIntervals")
 	case len(c.SecretKey) != 0 && len(c.SecretKey) != 16 && len(c.SecretKey) != 24 && len(c.SecretKey) != 32:
 		return fmt.Errorf("gossip: SecretKey is %d bytes, want 16, 24 or 32", len(c.SecretKey))
 	case c.PushPullInterval < 0 || c.LeaveTimeout < 0:

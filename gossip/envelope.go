@@ -11,17 +11,20 @@ import (
 // NotifyMsg does not:
 //
 //	byte 0     version (1)
-//	byte 1     kind: 1 = one Node payload, 2 = a full state
+//	byte 1     kind: 1 = one Node payload, 2 = a full state, 3 = a leave
+//	           notice (the sender is closing; no payload)
 //	bytes 2–3  sender ID length n, big endian, 1..fairmesh.MaxClientIDLen
 //	n bytes    sender ID
 //	kind 1:    the payload (the rest, at least one byte)
 //	kind 2:    payloads, each a 4-byte big-endian length (≥ 1) and its bytes
+//	kind 3:    nothing
 //
 // Decoding trusts no length: each is checked against the bytes left.
 const (
 	envVersion   = 1
 	kindMessage  = 1
 	kindState    = 2
+	kindLeave    = 3
 	envHeaderLen = 4
 	statePrefix  = 4
 )
@@ -32,6 +35,7 @@ var (
 	errKind       = errors.New("gossip: unknown envelope kind")
 	errSender     = errors.New("gossip: bad sender ID length")
 	errEmpty      = errors.New("gossip: empty payload")
+	errTrailing   = errors.New("gossip: bytes after a leave notice")
 	errStateFrame = errors.New("gossip: state payload length exceeds the envelope")
 )
 
@@ -48,6 +52,11 @@ func appendHeader(dst []byte, kind byte, from string) []byte {
 func encodeMessage(from string, payload []byte) []byte {
 	b := make([]byte, 0, envelopeOverhead(from)+len(payload))
 	return append(appendHeader(b, kindMessage, from), payload...)
+}
+
+// encodeLeave is the leave notice of node from.
+func encodeLeave(from string) []byte {
+	return appendHeader(make([]byte, 0, envelopeOverhead(from)), kindLeave, from)
 }
 
 // encodeState wraps a full state, keeping the payloads, in order, that fit
@@ -95,7 +104,7 @@ func decodeEnvelope(b []byte) (envelope, error) {
 		return envelope{}, errVersion
 	}
 	kind := b[1]
-	if kind != kindMessage && kind != kindState {
+	if kind != kindMessage && kind != kindState && kind != kindLeave {
 		return envelope{}, errKind
 	}
 	n := int(binary.BigEndian.Uint16(b[2:4]))
@@ -104,7 +113,13 @@ func decodeEnvelope(b []byte) (envelope, error) {
 	}
 	e := envelope{kind: kind, from: string(b[envHeaderLen : envHeaderLen+n])}
 	rest := b[envHeaderLen+n:]
-	if kind == kindMessage {
+	switch kind {
+	case kindLeave:
+		if len(rest) != 0 {
+			return envelope{}, errTrailing
+		}
+		return e, nil
+	case kindMessage:
 		if len(rest) == 0 {
 			return envelope{}, errEmpty
 		}

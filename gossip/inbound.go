@@ -2,8 +2,7 @@ package gossip
 
 import (
 	"sync/atomic"
-
-	"github.com/fairmesh/fairmesh"
+	"time"
 )
 
 // inbound is the bounded queue between memberlist's callbacks and the
@@ -49,18 +48,25 @@ func (q *inbound) offer(b []byte) {
 	}
 }
 
-// receive hands queued payloads to node.Receive until stop is closed. It
-// runs on the Mesh's receiver goroutine; what is still queued at stop is
-// dropped.
-func (q *inbound) receive(node *fairmesh.Node, stop <-chan struct{}) {
+// receive is the receiver goroutine: it hands queued payloads to
+// node.Receive, and notes who was heard from, until stop is closed. What is
+// still queued at stop is dropped.
+func (m *Mesh) receive(stop <-chan struct{}) {
+	q := m.in
 	for {
 		select {
 		case <-stop:
 			return
 		case it := <-q.ch:
+			now := time.Now()
+			if it.env.kind == kindLeave {
+				m.live.noteLeaving(it.env.from, now)
+			} else if it.env.from != m.cfg.NodeID {
+				m.live.noteHeard(it.env.from, now)
+			}
 			for _, p := range it.env.payloads {
 				// Errors are counted by the Node (Counters.DroppedMessages).
-				_ = node.Receive(it.env.from, p)
+				_ = m.node.Receive(it.env.from, p)
 				q.st.delivered.Add(1)
 			}
 			q.bytes.Add(-it.size)

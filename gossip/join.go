@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"strconv"
 	"time"
 )
 
@@ -98,8 +96,8 @@ func (m *Mesh) firstJoin(ctx context.Context, stop <-chan struct{}) error {
 // push/pull per RejoinInterval.
 func (m *Mesh) missingPeers() []string {
 	have := map[string]bool{}
-	for _, n := range m.ml.Members() {
-		have[net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))] = true
+	for _, n := range m.ev.nodes() {
+		have[n.Address()] = true
 	}
 	var out []string
 	for _, a := range m.cfg.Join {

@@ -3,81 +3,123 @@ package gossip
 import (
 	"time"
 
-	"github.com/hashicorp/memberlist"
-
 	"github.com/fairmesh/fairmesh"
 )
 
+// memberView is what the poller last told the Node about one member.
+type memberView struct {
+	state  fairmesh.MemberState
+	since  time.Time // when it (last) became alive in this view
+	goneAt time.Time // when it became dead or left
+}
+
+func gone(s fairmesh.MemberState) bool { return s == fairmesh.MemberDead || s == fairmesh.MemberLeft }
+
+// leaveGrace is how long a departed member stays in the poller's view, so
+// that a leave notice overtaken by memberlist's own departure message (they
+// travel by different paths) still turns "dead" into "left".
+const leaveGrace = 10 * time.Second
+
 // watchMembers is the members poller goroutine: it keeps the Node's member
-// states equal to memberlist's view until stop is closed. memberlist fires
-// no event for suspicion, so it polls Members() (which lists alive and
-// suspect members with their State) every GossipInterval, and wakes early on
-// join/leave events, which it applies first and in order, so that a member
-// that died and came back between two polls is seen dead, then alive (the
-// Node then sends it its full state).
+// states in line with memberlist until stop is closed. Every GossipInterval,
+// and at once when memberlist announces a join or a departure, it:
+//
+//   - applies the queued events in order (a member that died and came back
+//     between two polls is seen dead, then alive, so the Node sends it its
+//     full state again);
+//   - lists memberlist's members (alive and suspect ones, from the address
+//     book kept by the event delegate, see events.go): each is alive,
+//     or suspect when nothing came from it for SuspectAfter (see
+//     liveness.go for why memberlist's own suspicion cannot be used);
+//   - reports as dead any member of its view that memberlist no longer
+//     lists and no event explained (its event was dropped);
+//   - reports a departed member "left" rather than "dead" when it sent a
+//     leave notice since it last became alive, even if the notice came
+//     after the departure.
 func (m *Mesh) watchMembers(stop <-chan struct{}) {
 	t := time.NewTicker(m.cfg.GossipInterval)
 	defer t.Stop()
-	view := map[string]fairmesh.MemberState{} // alive and suspect members
-	gone := map[string]fairmesh.MemberState{} // dead/left since the last poll
-	set := func(id string, s fairmesh.MemberState) {
+	view := map[string]*memberView{}
+	tell := func(id string, s fairmesh.MemberState) {
+		m.node.SetMember(id, s)
+		m.st.memberChanges.Add(1)
+	}
+	set := func(id string, s fairmesh.MemberState, now time.Time) {
 		if id == m.cfg.NodeID || s == wake {
 			return
 		}
-		old, known := view[id]
+		v, known := view[id]
 		switch {
-		case s == fairmesh.MemberDead || s == fairmesh.MemberLeft:
-			gone[id] = s
+		case gone(s):
 			if !known {
 				return
 			}
-			delete(view, id)
-		case known && old == s:
+			if v.state == fairmesh.MemberDead && m.live.left(id, v.since) {
+				s = fairmesh.MemberLeft
+			}
+			if v.state == s || v.state == fairmesh.MemberLeft {
+				return
+			}
+			if !gone(v.state) {
+				v.goneAt = now
+			}
+			v.state = s
+		case !known || gone(v.state):
+			view[id] = &memberView{state: s, since: now}
+		case v.state == s:
 			return
 		default:
-			view[id] = s
+			v.state = s
 		}
-		m.node.SetMember(id, s)
-		m.st.memberChanges.Add(1)
+		tell(id, s)
 	}
 	for {
 		select {
 		case <-stop:
 			return
 		case ev := <-m.ev.ch:
-			set(ev.id, ev.state)
-			// Drain what else is queued before polling.
+			now := time.Now()
+			set(ev.id, ev.state, now)
 			for drained := false; !drained; {
 				select {
 				case ev := <-m.ev.ch:
-					set(ev.id, ev.state)
+					set(ev.id, ev.state, now)
 				default:
 					drained = true
 				}
 			}
 		case <-t.C:
 		}
+		now := time.Now()
 		present := map[string]bool{}
-		for _, n := range m.ml.Members() {
+		for _, n := range m.ev.nodes() {
 			if n.Name == m.cfg.NodeID {
 				continue
 			}
 			present[n.Name] = true
 			s := fairmesh.MemberAlive
-			if n.State == memberlist.StateSuspect {
-				s = fairmesh.MemberSuspect
-			}
-			set(n.Name, s)
-		}
-		for id := range view {
-			if !present[id] {
-				s, ok := gone[id]
-				if !ok {
-					s = fairmesh.MemberDead // its event was dropped
+			if v := view[n.Name]; v != nil && !gone(v.state) {
+				last := v.since
+				if h := m.live.lastHeard(n.Name); h.After(last) {
+					last = h
 				}
-				set(id, s)
+				if now.Sub(last) > m.cfg.SuspectAfter {
+					s = fairmesh.MemberSuspect
+				}
+			}
+			set(n.Name, s, now)
+		}
+		for id, v := range view {
+			switch {
+			case !gone(v.state) && !present[id]:
+				set(id, fairmesh.MemberDead, now)
+			case gone(v.state):
+				set(id, v.state, now) // a late leave notice turns dead into left
+				if now.Sub(v.goneAt) > leaveGrace {
+					delete(view, id)
+				}
 			}
 		}
-		clear(gone)
+		m.live.prune(func(id string) bool { return view[id] != nil })
 	}
 }

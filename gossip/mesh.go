@@ -7,7 +7,6 @@ import (
 	"log"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/memberlist"
@@ -27,6 +26,7 @@ type Mesh struct {
 	ml    *memberlist.Memberlist
 	in    *inbound
 	ev    *events
+	live  *liveness
 	st    stats
 	log   *slog.Logger
 
@@ -76,14 +76,15 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	}
 	m.node = node
 	m.in = newInbound(cfg.MaxQueue, cfg.MaxQueueBytes, &m.st)
-	m.ev = &events{ch: make(chan memberEvent, 1024), st: &m.st}
+	m.live = newLiveness()
+	m.ev = newEvents(&m.st)
 	ml, err := memberlist.Create(m.memberlistConfig())
 	if err != nil {
 		m.stopClock()
 		return nil, fmt.Errorf("gossip: starting memberlist: %w", err)
 	}
 	m.ml = ml
-	m.goroutine(func() { m.in.receive(m.node, m.stop) })
+	m.goroutine(func() { m.receive(m.stop) })
 	m.goroutine(func() { m.watchMembers(m.stop) })
 	m.goroutine(func() { m.tick(m.stop) })
 	for range reliableSenders {
@@ -141,6 +142,9 @@ func (m *Mesh) Close() error { return m.shutdown(true) }
 // others see a crash (tests use it to kill a node).
 func (m *Mesh) shutdown(leave bool) error {
 	m.closeOnce.Do(func() {
+		if leave {
+			m.announceLeave()
+		}
 		close(m.stop)
 		var errs []error
 		if leave {
@@ -163,6 +167,17 @@ func (m *Mesh) shutdown(leave bool) error {
 	return m.closeErr
 }
 
+// announceLeave tells every member, best effort, that this node is leaving,
+// so that they record it as left rather than dead (see liveness.go).
+func (m *Mesh) announceLeave() {
+	env := encodeLeave(m.cfg.NodeID)
+	for _, n := range m.ev.nodes() {
+		if n.Name != m.cfg.NodeID {
+			_ = m.ml.SendBestEffort(&n, env)
+		}
+	}
+}
+
 func (m *Mesh) stopClock() {
 	if m.owned != nil {
 		m.owned.Stop()
@@ -175,7 +190,10 @@ func (m *Mesh) Node() *fairmesh.Node { return m.node }
 
 // Addr returns the address other members reach this one at ("ip:port"),
 // with the port memberlist actually bound. Never blocks.
-func (m *Mesh) Addr() string { return m.ml.LocalNode().Address() }
+func (m *Mesh) Addr() string {
+	n, _ := m.ev.node(m.cfg.NodeID)
+	return n.Address()
+}
 
 // MemberInfo is one member of the mesh as memberlist sees it.
 type MemberInfo struct {
@@ -184,20 +202,20 @@ type MemberInfo struct {
 	State fairmesh.MemberState
 }
 
-// Members returns the alive and suspect members memberlist knows, this
-// node included, sorted by ID. Dead and left members are not listed (the
-// Node's Status keeps them). Called from any goroutine; takes memberlist's
-// lock briefly. Never call it from an EventDelegate callback.
+// Members returns the members memberlist considers alive or suspect, this
+// node included, sorted by ID, each with the state the Node was last told
+// (alive until the poller has seen it). Dead and left members are not
+// listed (the Node's Status keeps them). Called from any goroutine; takes
+// the Node's lock briefly.
 func (m *Mesh) Members() []MemberInfo {
-	var out []MemberInfo
-	for _, n := range m.ml.Members() {
-		s := fairmesh.MemberAlive
-		if n.State == memberlist.StateSuspect {
-			s = fairmesh.MemberSuspect
-		}
-		out = append(out, MemberInfo{ID: n.Name, Addr: n.Address(), State: s})
+	states := map[string]fairmesh.MemberState{}
+	for _, mem := range m.node.Status().Members {
+		states[mem.ID] = mem.State
 	}
-	slices.SortFunc(out, func(a, b MemberInfo) int { return strings.Compare(a.ID, b.ID) })
+	var out []MemberInfo
+	for _, n := range m.ev.nodes() {
+		out = append(out, MemberInfo{ID: n.Name, Addr: n.Address(), State: states[n.Name]})
+	}
 	return out
 }
 

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"slices"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -35,17 +36,11 @@ func (m *Mesh) tick(stop <-chan struct{}) {
 }
 
 // send delivers the Node's messages: To "" to every alive and suspect
-// member (memberlist's Members()), To id to that member. It runs on the
-// ticker goroutine and never blocks: UDP sends return at once, reliable
-// ones are queued for the sender pool.
+// member (the address book, see events.go), To id to that member. It runs
+// on the ticker goroutine and never blocks: UDP sends return at once,
+// reliable ones are queued for the sender pool.
 func (m *Mesh) send(msgs []fairmesh.Message) {
-	members := m.ml.Members()
-	peers := make([]memberlist.Node, 0, len(members))
-	for _, n := range members {
-		if n.Name != m.cfg.NodeID {
-			peers = append(peers, *n) // a copy: memberlist may update its own
-		}
-	}
+	peers := slices.DeleteFunc(m.ev.nodes(), func(n memberlist.Node) bool { return n.Name == m.cfg.NodeID })
 	for _, msg := range msgs {
 		env := encodeMessage(m.cfg.NodeID, msg.Payload)
 		if msg.To == "" {

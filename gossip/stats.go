@@ -25,8 +25,8 @@ type Stats struct {
 
 // stats are the live counters behind Stats.
 type stats struct {
-	packetsSent, reliableSent, sendErrors, sendQueueDrops, noRoute atomic.Uint64
-	received, garbage, queueDrops, statesSent, stateTruncated      atomic.Uint64
+	packetsSent, reliableSent, sendErrors, sendQueueDrops, noRoute  atomic.Uint64
+	received, garbage, queueDrops, statesSent, stateTruncated       atomic.Uint64
 	memberChanges, eventDrops, joinAttempts, failedJoins, delivered atomic.Uint64
 }
 
