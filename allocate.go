@@ -216,7 +216,7 @@ func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w, period int64) 
 		var k bool
 		if i == n.selfIdx {
 			if e != nil {
-				a, k = inForce(e.Cold.Reported, e.Cold.PrevReported, w)
+				a, k = n.ownDemand(e, w, period)
 			}
 		} else if rc != nil {
 			if r := rc.of(id); r != nil {
@@ -252,6 +252,30 @@ func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w, period int64) 
 	}
 	n.scratch.att = att
 	return att, total, known
+}
+
+// ownDemand is this node's own demand in force for window w. While a slice
+// holder is suspect, the peers on the other side of the silence cannot have
+// this node's reports sent since it last heard from them: using those would
+// make this node's split differ from theirs, and the slices sum past the
+// allowance. So it uses the newest report those peers must have had, and
+// failing that the smaller of its two reports.
+func (n *Node) ownDemand(e *bucket.Entry, w, period int64) (uint64, bool) {
+	c := e.Cold
+	if n.silentSince == math.MaxInt64 {
+		return inForce(c.Reported, c.PrevReported, w)
+	}
+	seen := (n.silentSince-2*int64(n.cfg.MaintainInterval))/period - 1
+	if d, ok := inForce(c.Reported, c.PrevReported, min(w, seen)); ok {
+		return d, true
+	}
+	if c.Reported.Window < 0 {
+		return 0, false
+	}
+	if c.PrevReported.Window < 0 {
+		return 0, true
+	}
+	return min(c.Reported.Demand, c.PrevReported.Demand), true
 }
 
 // aliveAt is the mesh time at which a holder last became alive (this node:

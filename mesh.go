@@ -3,6 +3,7 @@ package fairmesh
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -104,6 +105,7 @@ func (n *Node) SetMember(id string, state MemberState) {
 		delete(n.pendingFull, id)
 		delete(n.peerAhead, id)
 		delete(n.aliveSince, id)
+		delete(n.lastHeard, id)
 		for h, rc := range n.peer {
 			rc.nodes = slices.DeleteFunc(rc.nodes, func(r nodeReports) bool { return r.node == id })
 			if len(rc.nodes) == 0 {
@@ -141,6 +143,12 @@ func (n *Node) setHolders() {
 	n.holders = h
 	n.selfIdx = slices.Index(h, n.cfg.NodeID)
 	n.fenced = n.cfg.Partition == Quorum && 2*reachable <= known
+	n.silentSince = math.MaxInt64
+	for _, id := range h {
+		if n.mem[id] == MemberSuspect {
+			n.silentSince = min(n.silentSince, n.lastHeard[id])
+		}
+	}
 }
 
 // Tick advances the node to local time now (the same clock as Config.Clock)
@@ -316,6 +324,7 @@ func (n *Node) Receive(from string, payload []byte) error {
 		return fmt.Errorf("%w: from this node's own ID", ErrDropped)
 	}
 	n.counters.MessagesReceived++
+	n.lastHeard[from] = n.meshNow()
 	n.observe(from, m.stamp)
 	switch m.typ {
 	case msgReports:

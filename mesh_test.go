@@ -18,6 +18,7 @@ type meshHarness struct {
 	nodes map[string]*fairmesh.Node
 	ids   []string
 	down  map[string]bool
+	cut   bool // the network delivers nothing
 	ms    int
 }
 
@@ -53,6 +54,9 @@ func (h *meshHarness) step() {
 			continue
 		}
 		for _, m := range h.nodes[from].Tick(h.clk.Now()) {
+			if h.cut {
+				continue
+			}
 			for _, to := range h.ids {
 				if to == from || h.down[to] || (m.To != "" && m.To != to) {
 					continue
@@ -202,4 +206,25 @@ func TestQuorumPolicy(t *testing.T) {
 	}
 	require.False(t, h.nodes["n1"].Status().Fenced)
 	require.Equal(t, int64(20), slice("n1"), "healed")
+}
+
+// While a peer is suspect it cannot have this node's newer reports, so a
+// node keeps splitting by the report the peer last had: the two sides'
+// slices still sum to the allowance when demand moves during a partition.
+func TestSplitFrozenWhilePeerSuspect(t *testing.T) {
+	h := newMesh(t, 2, fairmesh.Config{})
+	require.NoError(t, h.nodes["n1"].UpdateClientRateLimit("api", 100, time.Second))
+	for range 4 {
+		h.window(map[string]map[string]float64{"n1": {"api": 0.2}, "n2": {"api": 0.2}})
+	}
+	h.cut = true
+	h.nodes["n1"].SetMember("n2", fairmesh.MemberSuspect)
+	h.nodes["n2"].SetMember("n1", fairmesh.MemberSuspect)
+	for w := range 4 {
+		got := h.window(map[string]map[string]float64{"n1": {"api": 0.6}, "n2": {"api": 0.2}})
+		s1, _ := h.nodes["n1"].Client("api")
+		s2, _ := h.nodes["n2"].Client("api")
+		require.LessOrEqual(t, s1.Slice+s2.Slice, int64(100), "window %d: slices %d + %d", w, s1.Slice, s2.Slice)
+		require.LessOrEqual(t, got["api"], 100, "window %d", w)
+	}
 }

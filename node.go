@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,11 @@ type Node struct {
 	// startedAt is this node's start.
 	aliveSince map[string]int64
 	startedAt  int64
+	// lastHeard is when each member's last payload arrived (mesh ns);
+	// silentSince is the earliest lastHeard among suspect slice holders,
+	// MaxInt64 when none is suspect. See ownDemand.
+	lastHeard   map[string]int64
+	silentSince int64
 }
 
 type pending struct {
@@ -87,6 +93,8 @@ func NewNode(cfg Config) (*Node, error) {
 		pendingFull:    map[string]bool{},
 		policies:       map[bucket.Policy]*bucket.Policy{},
 		aliveSince:     map[string]int64{},
+		lastHeard:      map[string]int64{},
+		silentSince:    math.MaxInt64,
 		log:            cfg.Logger,
 	}
 	if n.log == nil {

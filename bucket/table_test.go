@@ -159,3 +159,94 @@ func TestTableConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Admits racing the resizes that inserts force must neither lose nor double
+// a count, nor a policy set meanwhile: the totals match exactly. It guards any
+// table that moves hot state on resize (a version that copied slots without
+// freezing them failed it).
+func TestAdmitDuringResizeCountsExactly(t *testing.T) {
+	tb := NewTable(1 << 20)
+	const (
+		hot      = 64     // clients hammered while their shards grow
+		perG     = 20_000 // admits per hammering goroutine
+		hammers  = 4
+		inserted = 50_000 // clients inserted to force resizes
+	)
+	p := &Policy{Period: sec, Unlimited: true, Limit: -1}
+	ids := make([]string, hot)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("hot-%d", i)
+		_, _, err := tb.Insert(xxhash.Sum64String(ids[i]), ids[i], p, 0)
+		require.NoError(t, err)
+	}
+	var wg sync.WaitGroup
+	for g := range hammers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			for i := range perG {
+				id := ids[r.IntN(hot)]
+				now := int64(i) // window 0 throughout; lastSeen grows
+				if !tb.Lookup(xxhash.Sum64String(id), id).Admit(now, 1).Allowed {
+					t.Errorf("%s: not allowed", id)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { // policy updates racing the resizes must not be lost
+		defer wg.Done()
+		for i := range 2000 {
+			e := tb.Lookup(xxhash.Sum64String(ids[i%hot]), ids[i%hot])
+			e.SetPolicy(&Policy{Period: sec, Unlimited: true, Limit: int64(i)})
+		}
+	}()
+	for i := range inserted {
+		id := fmt.Sprintf("cold-%d", i)
+		_, _, err := tb.Insert(xxhash.Sum64String(id), id, p, 0)
+		require.NoError(t, err)
+		if i%5 == 0 { // and deletes, so that tombstone rebuilds race too
+			require.True(t, tb.Delete(tb.Lookup(xxhash.Sum64String(id), id)))
+		}
+	}
+	wg.Wait()
+	var total uint64
+	for i, id := range ids {
+		e := tb.Lookup(xxhash.Sum64String(id), id)
+		require.NotNil(t, e)
+		att, adm := e.Counts(0)
+		require.Equal(t, att, adm)
+		total += att
+		if i < 2000 {
+			last := i + (1999-i)/hot*hot // the last update for this client
+			require.Equal(t, int64(last), e.Policy().Limit, id)
+		}
+		require.Equal(t, id, e.ID())
+		require.Equal(t, xxhash.Sum64String(id), e.Hash())
+	}
+	require.Equal(t, uint64(hammers*perG), total)
+	require.Equal(t, hot+inserted-inserted/5, tb.Len())
+}
+
+// The table never holds more than its bound, and frees room on Delete.
+func TestTableBound(t *testing.T) {
+	tb := NewTable(100)
+	var es []*Entry
+	for i := range 150 {
+		id := fmt.Sprintf("c%d", i)
+		e, _, err := tb.Insert(xxhash.Sum64String(id), id, policy(1), 0)
+		if i >= 100 {
+			require.ErrorIs(t, err, ErrFull)
+			continue
+		}
+		es = append(es, e)
+	}
+	require.Equal(t, 100, tb.Len())
+	require.True(t, tb.Delete(es[0]))
+	_, created, err := tb.Insert(42, "new", policy(1), 0)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, 100, tb.Len())
+}
