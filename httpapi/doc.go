@@ -16,6 +16,7 @@
 //	GET  /v1/clients/{client}        one client's config and counters
 //	GET  /v1/clients?limit=N         tracked clients, sorted by ID
 //	GET  /v1/status                  the node's config, members and counters
+//	GET  /v1/members                 the mesh as the node sees it, with addresses
 //
 // Errors are JSON, {"error": "...", "field": "..."}, where field names the
 // offending input (a JSON field such as "weight" or "requests[3].n", a path

@@ -22,6 +22,12 @@ type Options struct {
 	// MaxBatch caps the requests in one POST /v1/allow; more answer 400.
 	// 0 or less: DefaultMaxBatch. A batch also has to fit in MaxBodyBytes.
 	MaxBatch int
+	// Members, when set, answers GET /v1/members: every member the
+	// membership layer knows, this node included, with addresses (serve
+	// sets it to the gossip runtime's view). It is called from the
+	// request's goroutine and must be safe for concurrent use and quick.
+	// nil: the Node's own view, Status().Members, without addresses.
+	Members func() []Member
 }
 
 // Defaults for Options.
@@ -41,6 +47,7 @@ type handler struct {
 	tokenHash *[sha256.Size]byte // nil: no authentication
 	maxBody   int64
 	maxBatch  int
+	members   func() []Member
 	mux       *http.ServeMux
 }
 
@@ -51,6 +58,7 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 		node:     n,
 		maxBody:  opts.MaxBodyBytes,
 		maxBatch: opts.MaxBatch,
+		members:  opts.Members,
 		mux:      http.NewServeMux(),
 	}
 	if h.maxBody <= 0 {
@@ -72,6 +80,7 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 	h.mux.HandleFunc("GET /v1/clients/{client}", h.getClient)
 	h.mux.HandleFunc("GET /v1/clients", h.listClients)
 	h.mux.HandleFunc("GET /v1/status", h.getStatus)
+	h.mux.HandleFunc("GET /v1/members", h.getMembers)
 	return h
 }
 

@@ -110,8 +110,20 @@ type Status struct {
 
 // Member is one mesh member as the node sees it.
 type Member struct {
-	ID    string `json:"id"`
+	ID string `json:"id"`
+	// Addr is where the member gossips ("ip:port"); omitted when unknown
+	// (in /v1/status, and for members that are dead or left).
+	Addr  string `json:"addr,omitempty"`
 	State string `json:"state"` // alive, suspect, dead, left
+	// Self marks the node that answered (only in /v1/members).
+	Self bool `json:"self,omitempty"`
+}
+
+// MemberList answers GET /v1/members: the mesh as the answering node sees
+// it, itself included, sorted by ID.
+type MemberList struct {
+	NodeID  string   `json:"node_id"`
+	Members []Member `json:"members"`
 }
 
 // Counters are the node's cumulative event counts since start.

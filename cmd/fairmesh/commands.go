@@ -209,6 +209,34 @@ func newStatusCmd() *cobra.Command {
 	return cmd
 }
 
+func newMembersCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "members",
+		Short: "List the mesh's members as a node sees them",
+		Long: `List the members of the mesh as the node at --node sees them: each
+member's ID, gossip address and state (alive, suspect, dead, left), the
+node itself included and marked. Ask each node to compare their views.`,
+		Example: `  fairmesh members
+  fairmesh members --node http://10.0.0.5:8080 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var out httpapi.MemberList
+			raw, _, err := c.get(cmd.Context(), http.MethodGet, "/v1/members", nil, &out)
+			if err != nil {
+				return err
+			}
+			return printOr(cmd, cf.json, raw, func() error { return printMembers(cmd.OutOrStdout(), out) })
+		},
+	}
+	cf.register(cmd)
+	return cmd
+}
+
 // printOr prints the raw answer when asJSON, else calls table.
 func printOr(cmd *cobra.Command, asJSON bool, raw []byte, table func() error) error {
 	if !asJSON {

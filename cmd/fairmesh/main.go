@@ -1,6 +1,6 @@
-// Command fairmesh runs a fairmesh node (`fairmesh serve`) and talks to a
-// running node's HTTP API (`weight set`, `limit set`, `allow`, `clients`,
-// `status`).
+// Command fairmesh runs a fairmesh mesh member (`fairmesh serve`) and talks
+// to a running node's HTTP API (`weight set`, `limit set`, `allow`,
+// `clients`, `status`, `members`).
 //
 // Exit status: 0 on success; 1 on any error (bad arguments, an unreachable
 // node, a refusal by the server). `allow` differs so that scripts can tell a
@@ -69,6 +69,6 @@ node's HTTP API (--node, or $FAIRMESH_NODE).`,
 		SilenceErrors: true, // run prints them, once
 		SilenceUsage:  true, // a failed request is not a usage error
 	}
-	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newAllowCmd(), newClientsCmd(), newStatusCmd(), newSimCmd())
+	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newAllowCmd(), newClientsCmd(), newStatusCmd(), newMembersCmd(), newSimCmd())
 	return root
 }

@@ -93,3 +93,19 @@ func printStatus(w io.Writer, s httpapi.Status) error {
 	}
 	return tw.Flush()
 }
+
+func printMembers(w io.Writer, l httpapi.MemberList) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "MEMBER\tADDRESS\tSTATE\tSELF")
+	for _, m := range l.Members {
+		addr, self := m.Addr, ""
+		if addr == "" {
+			addr = "-"
+		}
+		if m.Self {
+			self = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.ID, addr, m.State, self)
+	}
+	return tw.Flush()
+}

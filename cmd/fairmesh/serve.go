@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairmesh/fairmesh"
-	"github.com/fairmesh/fairmesh/clock"
+	"github.com/fairmesh/fairmesh/gossip"
 	"github.com/fairmesh/fairmesh/httpapi"
 )
 
@@ -31,14 +32,13 @@ const (
 	// shutdownTimeout bounds how long serve waits for requests in flight
 	// after SIGINT/SIGTERM before closing their connections.
 	shutdownTimeout = 10 * time.Second
-	// tickInterval is how often serve drives the Node's Tick.
-	tickInterval = 100 * time.Millisecond
 )
 
 type serveFlags struct {
 	addr       string
 	adminToken string
 	cfg        fairmesh.Config
+	mesh       meshFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -46,13 +46,24 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a fairmesh node and serve its HTTP API",
-		Long: `Run a fairmesh node and serve its HTTP API until SIGINT or SIGTERM.
+		Long: `Run a fairmesh node, a member of a mesh, and serve its HTTP API until
+SIGINT or SIGTERM (then it finishes the requests in flight and leaves the
+mesh gracefully).
 
-With no flags it runs a one-node mesh on 127.0.0.1:8080 with no shared
-capacity and no default limit: configure clients with "fairmesh limit set"
-and "fairmesh weight set", or give defaults here.`,
+With no flags it runs a one-node mesh, its HTTP API on 127.0.0.1:8080 and
+gossip on 0.0.0.0:7946, with no shared capacity and no default limit:
+configure clients with "fairmesh limit set" and "fairmesh weight set", or
+give defaults here.
+
+To form a mesh, start every node with --join listing the others (host:port
+of their --bind or --advertise), the same --capacity and the same gossip
+key; each node retries the join in the background until one answers. Set
+--advertise to an address the others can reach: when binding 0.0.0.0 the
+node guesses a private address, which may be the wrong one.`,
 		Example: `  fairmesh serve
-  fairmesh serve --capacity 1000 --default-rate 100 --admin-token "$TOKEN"`,
+  fairmesh serve --capacity 1000 --default-rate 100 --admin-token "$TOKEN"
+  FAIRMESH_GOSSIP_KEY=$(cat mesh.key) fairmesh serve --node-id a --capacity 1000 \
+      --advertise 10.0.0.1:7946 --join 10.0.0.2:7946,10.0.0.3:7946`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.adminToken == "" {
@@ -67,17 +78,27 @@ and "fairmesh weight set", or give defaults here.`,
 			return serve(ctx, f, log)
 		},
 	}
+	d := gossip.DefaultConfig()
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "http", "127.0.0.1:8080", "address to serve the HTTP API on")
 	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token required to change configuration (default $FAIRMESH_ADMIN_TOKEN; none: open)")
 	fl.StringVar(&f.cfg.NodeID, "node-id", "", "this node's unique, stable name in the mesh (default the host name)")
-	fl.IntVar(&f.cfg.Capacity, "capacity", 0, "requests per --capacity-period shared by all clients by weight (0: no shared capacity)")
+	fl.IntVar(&f.cfg.Capacity, "capacity", 0, "requests per --capacity-period shared by all clients by weight, mesh-wide (0: no shared capacity)")
 	fl.DurationVar(&f.cfg.CapacityPeriod, "capacity-period", time.Second, "window of --capacity")
 	fl.IntVar(&f.cfg.DefaultRate, "default-rate", 0, "limit of clients not configured, per --default-period (0: none)")
 	fl.DurationVar(&f.cfg.DefaultPeriod, "default-period", time.Second, "window of --default-rate")
 	fl.IntVar(&f.cfg.DefaultWeight, "default-weight", 1, "weight of clients not configured (at least 1)")
 	fl.IntVar(&f.cfg.MinRate, "min-rate", 1, "requests per second a zero-weight client may always make")
 	fl.IntVar(&f.cfg.MaxClients, "max-clients", fairmesh.DefaultMaxClients, "bound on tracked clients; past it new clients share one overflow bucket")
+
+	fl.StringVar(&f.mesh.bind, "bind", defaultBind, "IP:PORT to gossip on, UDP and TCP (port 0: any free port)")
+	fl.StringVar(&f.mesh.advertise, "advertise", "", "HOST:PORT the other members dial to reach this one (default the --bind address; with 0.0.0.0, a guessed private IP)")
+	fl.StringSliceVar(&f.mesh.join, "join", nil, "HOST:PORT of every other known member, comma-separated or repeated; joined in the background, retrying")
+	fl.StringVar(&f.mesh.gossipKey, "gossip-key", "", "base64 of a 16, 24 or 32-byte key encrypting gossip; members without it cannot join (prefer --gossip-key-file or $"+gossipKeyEnv+": arguments are visible in ps)")
+	fl.StringVar(&f.mesh.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
+	fl.DurationVar(&f.mesh.gossipInterval, "gossip-interval", d.GossipInterval, "how often the node exchanges demand and config with the others; shorter follows demand sooner at more packets per second")
+	fl.DurationVar(&f.mesh.pushPullInterval, "push-pull-interval", d.PushPullInterval, "how often the node exchanges full state with one random member over TCP, repairing lost gossip")
+	fl.StringVar(&f.mesh.partition, "partition-policy", string(fairmesh.Conservative), "when unreachable members' slices are reclaimed: conservative (at dead), available (at suspect), quorum (only by a majority)")
 	return cmd
 }
 
@@ -107,28 +128,41 @@ func defaultNodeID() string {
 	return "local"
 }
 
-// serve runs a node and its API until ctx is done, then shuts down: it
-// stops accepting, lets requests in flight finish (up to shutdownTimeout),
-// stops the tick loop and the clock.
+// serve runs a mesh member and its API until ctx is done, then shuts down:
+// it stops accepting, lets requests in flight finish (up to
+// shutdownTimeout), then leaves the mesh and stops the runtime.
 func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	if err := checkZeroes(f.cfg); err != nil {
 		return err
 	}
-	clk := clock.NewCoarseClock(time.Millisecond)
-	defer clk.Stop()
-	cfg := f.cfg
-	cfg.Clock = clk
-	node, err := fairmesh.NewNode(cfg)
+	cfg, guessed, err := meshConfig(ctx, f.mesh, f.cfg)
 	if err != nil {
 		return err
 	}
+	cfg.Logger = log
 
+	// HTTP first: a taken port fails before the node joins anyone.
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
 	}
+	joinCtx, stopJoin := context.WithCancel(ctx)
+	defer stopJoin()
+	mesh, err := gossip.New(joinCtx, cfg)
+	if err != nil {
+		ln.Close()
+		if guessed && isAdvertiseError(err) {
+			return fmt.Errorf(advertiseHintFmt, err)
+		}
+		return err
+	}
+	defer mesh.Close() // on the error paths; Close is idempotent
+
 	srv := &http.Server{
-		Handler:           httpapi.New(node, httpapi.Options{AdminToken: f.adminToken}),
+		Handler: httpapi.New(mesh.Node(), httpapi.Options{
+			AdminToken: f.adminToken,
+			Members:    membersOf(mesh),
+		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -136,56 +170,78 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-
-	tickCtx, stopTicks := context.WithCancel(context.Background())
-	var ticks sync.WaitGroup
-	ticks.Go(func() { tickLoop(tickCtx, node) })
-	defer func() {
-		stopTicks()
-		ticks.Wait()
-	}()
-
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
 	log.Info("fairmesh serving", "url", "http://"+ln.Addr().String(), "node_id", cfg.NodeID,
-		"capacity", cfg.Capacity, "default_rate", cfg.DefaultRate, "admin_token", f.adminToken != "")
+		"gossip", mesh.Addr(), "join", strings.Join(cfg.Join, ","), "encrypted", len(cfg.SecretKey) > 0,
+		"capacity", cfg.Node.Capacity, "default_rate", cfg.Node.DefaultRate, "admin_token", f.adminToken != "")
 	if f.adminToken == "" && !isLoopback(ln.Addr()) {
 		log.Warn("serving on a non-loopback address without --admin-token: anyone who reaches it can change limits")
 	}
+	if guessed && len(cfg.Join) > 0 {
+		log.Warn("advertising a guessed gossip address: if the other members cannot reach it, set --advertise", "gossip", mesh.Addr())
+	}
+	if len(cfg.SecretKey) == 0 && len(cfg.Join) > 0 {
+		log.Warn("gossip is not encrypted: anyone who reaches the gossip port can join the mesh (set --gossip-key-file)")
+	}
+	var joinLog sync.WaitGroup
+	joinLog.Go(func() {
+		switch err := mesh.WaitJoined(joinCtx); {
+		case err == nil && len(cfg.Join) > 0:
+			log.Info("joined the mesh", "members", len(mesh.Members()))
+		case errors.Is(err, gossip.ErrNotJoined) && joinCtx.Err() == nil:
+			log.Warn("could not join any peer; serving alone until one joins this node", "err", err)
+		}
+	})
+	defer joinLog.Wait()
+	defer stopJoin() // runs before joinLog.Wait
 
+	var serveErr error
 	select {
 	case err := <-served:
-		return fmt.Errorf("serving HTTP: %w", err)
+		serveErr = fmt.Errorf("serving HTTP: %w", err)
 	case <-ctx.Done():
+		log.Info("shutting down")
+		shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutCtx); err != nil {
+			srv.Close()
+			serveErr = fmt.Errorf("shutting down: %w", err)
+		} else if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			serveErr = err
+		}
 	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		srv.Close()
-		return fmt.Errorf("shutting down: %w", err)
+	// HTTP first, then the mesh: no request is decided by a node that has
+	// already left (its slices would be reclaimed by the others).
+	if err := mesh.Close(); err != nil {
+		log.Warn("leaving the mesh", "err", err)
 	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if serveErr != nil {
+		return serveErr
 	}
 	log.Info("stopped")
 	return nil
 }
 
-// tickLoop drives the Node's Tick. With a one-node mesh there is nobody to
-// send the messages to, so they are dropped; the gossip runtime will
-// deliver them.
-func tickLoop(ctx context.Context, node *fairmesh.Node) {
-	t := time.NewTicker(tickInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = node.Tick(time.Now())
+// membersOf answers GET /v1/members from the runtime: the members
+// memberlist lists (alive or suspect, with addresses), then those the Node
+// still remembers as dead or left.
+func membersOf(m *gossip.Mesh) func() []httpapi.Member {
+	return func() []httpapi.Member {
+		live := m.Members()
+		out := make([]httpapi.Member, 0, len(live))
+		listed := make(map[string]bool, len(live))
+		for _, mi := range live {
+			out = append(out, httpapi.Member{ID: mi.ID, Addr: mi.Addr, State: mi.State.String()})
+			listed[mi.ID] = true
 		}
+		for _, mem := range m.Status().Members {
+			if !listed[mem.ID] {
+				out = append(out, httpapi.Member{ID: mem.ID, State: mem.State.String()})
+			}
+		}
+		return out
 	}
 }
 

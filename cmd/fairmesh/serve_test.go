@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"regexp"
 	"sync"
 	"testing"
@@ -36,12 +37,13 @@ func (s *syncBuffer) String() string {
 func TestServeAnswersAndShutsDownCleanly(t *testing.T) {
 	t.Setenv("FAIRMESH_ADMIN_TOKEN", "tok")
 	t.Setenv("FAIRMESH_TOKEN", "")
+	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--node-id", "s1",
+		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--node-id", "s1",
 			"--capacity", "100", "--default-rate", "2"}, &stdout, &stderr)
 	}()
 
@@ -68,6 +70,16 @@ func TestServeAnswersAndShutsDownCleanly(t *testing.T) {
 
 	assert.Equal(t, 0, cli(t, "allow", "a", "--node", url).code)
 
+	// A mesh of one: the node lists itself, at the gossip address it bound.
+	r = cli(t, "members", "--node", url, "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	ms := parse[httpapi.MemberList](t, r)
+	require.Len(t, ms.Members, 1)
+	assert.Equal(t, "s1", ms.Members[0].ID)
+	assert.Equal(t, "alive", ms.Members[0].State)
+	assert.True(t, ms.Members[0].Self)
+	assert.Regexp(t, `^127\.0\.0\.1:[1-9][0-9]*$`, ms.Members[0].Addr)
+
 	cancel()
 	select {
 	case code := <-done:
@@ -76,10 +88,12 @@ func TestServeAnswersAndShutsDownCleanly(t *testing.T) {
 		t.Fatal("serve did not stop after its context was cancelled")
 	}
 	assert.Contains(t, stderr.String(), "stopped")
+	assert.Contains(t, stderr.String(), "gossip: closed", "the mesh was left")
 	assert.Equal(t, 2, cli(t, "allow", "a", "--node", url).code, "nothing answers after shutdown")
 }
 
 func TestServeRefusesBadConfig(t *testing.T) {
+	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
 	for _, args := range [][]string{
 		{"serve", "--http", "127.0.0.1:0", "--capacity", "-1"},
 		{"serve", "--http", "127.0.0.1:0", "--default-period", "0s"},
@@ -89,6 +103,12 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		{"serve", "--http", "127.0.0.1:0", "--min-rate", "0"},
 		{"serve", "--http", "127.0.0.1:0", "--max-clients", "0"},
 		{"serve", "--http", "not-an-address"},
+		{"serve", "--http", "127.0.0.1:0", "--bind", "nowhere"},
+		{"serve", "--http", "127.0.0.1:0", "--bind", "[::]:0"},
+		{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--partition-policy", "maybe"},
+		{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--gossip-interval", "0s"},
+		{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--gossip-key", "c2hvcnQ="},
+		{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--join", "10.0.0.1:port"},
 		{"serve", "extra-arg"},
 	} {
 		// A config wrongly accepted would serve until the deadline.
@@ -99,4 +119,19 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		assert.Equal(t, 1, code, "%v", args)
 		assert.Contains(t, errb.String(), "fairmesh:", "%v", args)
 	}
+}
+
+// A node alone that cannot bind its gossip port does not serve HTTP either.
+func TestServeFailsWhenTheGossipPortIsTaken(t *testing.T) {
+	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", ln.Addr().String()}, &out, &errb)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errb.String(), "memberlist")
+	assert.NotContains(t, errb.String(), "fairmesh serving")
 }

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fairmesh/fairmesh"
+	"github.com/fairmesh/fairmesh/gossip"
+)
+
+// meshFlags are the flags of `fairmesh serve` that place the node in a
+// mesh; they become a gossip.Config in meshConfig.
+type meshFlags struct {
+	bind             string
+	advertise        string
+	join             []string
+	gossipKey        string
+	gossipKeyFile    string
+	gossipInterval   time.Duration
+	pushPullInterval time.Duration
+	partition        string
+}
+
+// Defaults of the mesh flags, from gossip.DefaultConfig.
+const (
+	defaultBind      = "0.0.0.0:7946"
+	gossipKeyEnv     = "FAIRMESH_GOSSIP_KEY"
+	maxKeyFileBytes  = 4 << 10 // a base64 key is 44 bytes; anything big is the wrong file
+	generateKeyHint  = "generate one with: head -c 32 /dev/urandom | base64"
+	advertiseHintFmt = "cannot tell which address to advertise to the other members (%v): " +
+		"set --advertise IP:PORT to an address they can reach, or --bind to a specific IP"
+)
+
+// meshConfig turns the flags into the runtime's config, node holding the
+// limiter's. It resolves a host name in --advertise (hence ctx) and reads
+// the gossip key from --gossip-key, --gossip-key-file or $FAIRMESH_GOSSIP_KEY.
+// Error messages never include the key. guessed reports that the advertise
+// address is left to memberlist's guess (bind 0.0.0.0, no --advertise).
+func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gossip.Config, guessed bool, err error) {
+	cfg = gossip.DefaultConfig()
+	cfg.NodeID = node.NodeID
+	cfg.Node = node
+
+	bindIP, bindPort, err := splitAddr(f.bind, "--bind", true)
+	if err != nil {
+		return cfg, false, err
+	}
+	ip := net.ParseIP(bindIP)
+	if ip == nil {
+		return cfg, false, fmt.Errorf("--bind %q: the host must be an IP address (0.0.0.0 for every interface)", f.bind)
+	}
+	cfg.BindAddr, cfg.BindPort = bindIP, bindPort
+
+	if f.advertise != "" {
+		host, port, err := splitAddr(f.advertise, "--advertise", false)
+		if err != nil {
+			return cfg, false, err
+		}
+		adv, err := resolveIP(ctx, host)
+		if err != nil {
+			return cfg, false, fmt.Errorf("--advertise %q: %w", f.advertise, err)
+		}
+		if adv.IsUnspecified() {
+			return cfg, false, fmt.Errorf("--advertise %q: other members cannot dial an unspecified address", f.advertise)
+		}
+		cfg.AdvertiseAddr, cfg.AdvertisePort = adv.String(), port
+	} else if ip.IsUnspecified() {
+		if ip.To4() == nil {
+			// memberlist guesses a private address only for 0.0.0.0; on ::
+			// it would advertise "::", which nobody can dial.
+			return cfg, false, fmt.Errorf(advertiseHintFmt, "binding "+f.bind)
+		}
+		guessed = true
+	}
+
+	for _, p := range f.join {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, _, err := splitAddr(p, "--join", false); err != nil {
+			return cfg, false, err
+		}
+		cfg.Join = append(cfg.Join, p)
+	}
+
+	key, err := gossipKey(f.gossipKey, f.gossipKeyFile)
+	if err != nil {
+		return cfg, false, err
+	}
+	cfg.SecretKey = key
+
+	if f.gossipInterval <= 0 {
+		return cfg, false, errors.New("--gossip-interval must be positive")
+	}
+	cfg.GossipInterval = f.gossipInterval
+	if f.pushPullInterval <= 0 {
+		return cfg, false, errors.New("--push-pull-interval must be positive")
+	}
+	cfg.PushPullInterval = f.pushPullInterval
+
+	switch p := fairmesh.PartitionPolicy(f.partition); p {
+	case fairmesh.Conservative, fairmesh.Available, fairmesh.Quorum:
+		cfg.Node.Partition = p
+	default:
+		return cfg, false, fmt.Errorf("--partition-policy %q: want conservative, available or quorum", f.partition)
+	}
+	return cfg, guessed, cfg.Validate()
+}
+
+// isAdvertiseError reports whether err is memberlist failing to pick an
+// address to advertise (no private IP on the machine, or no interface
+// list). memberlist formats these with %v, so only the text tells.
+func isAdvertiseError(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "advertise address") || strings.Contains(msg, "private ip")
+}
+
+// splitAddr splits "host:port". A bare host (no port) is accepted unless
+// needPort, with port 0 ("the bind port" for --advertise; memberlist's
+// default for --join). ":port" leaves host empty, which --bind reads as
+// every interface.
+func splitAddr(s, flag string, needPort bool) (host string, port int, err error) {
+	host, ps, err := net.SplitHostPort(s)
+	if err != nil {
+		if needPort || s == "" || strings.Count(s, ":") == 1 {
+			return "", 0, fmt.Errorf("%s %q: want HOST:PORT", flag, s)
+		}
+		return strings.Trim(s, "[]"), 0, nil // a bare host, or a bare IPv6 address
+	}
+	port, err = strconv.Atoi(ps)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%s %q: the port must be a number in [0, 65535]", flag, s)
+	}
+	if host == "" {
+		if flag != "--bind" {
+			return "", 0, fmt.Errorf("%s %q: want HOST:PORT", flag, s)
+		}
+		host = "0.0.0.0"
+	}
+	return host, port, nil
+}
+
+// resolveIP returns host as an IP, looking it up when it is a name
+// (preferring IPv4, as memberlist's own address guess does).
+func resolveIP(ctx context.Context, host string) (net.IP, error) {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		if a.IP.To4() != nil {
+			return a.IP, nil
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("no address for %q", host)
+	}
+	return addrs[0].IP, nil
+}
+
+// gossipKey reads the mesh key: --gossip-key, else --gossip-key-file, else
+// $FAIRMESH_GOSSIP_KEY; nil when none is given (an unencrypted mesh). The
+// key is base64 of 16, 24 or 32 bytes. Errors name the source, never the
+// key.
+func gossipKey(flagKey, file string) ([]byte, error) {
+	var src, text string
+	switch {
+	case flagKey != "" && file != "":
+		return nil, errors.New("give --gossip-key or --gossip-key-file, not both")
+	case flagKey != "":
+		src, text = "--gossip-key", flagKey
+	case file != "":
+		src = "--gossip-key-file " + file
+		b, err := readSmallFile(file, maxKeyFileBytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		text = string(b)
+	default:
+		src, text = "$"+gossipKeyEnv, os.Getenv(gossipKeyEnv)
+		if text == "" {
+			return nil, nil
+		}
+	}
+	text = strings.TrimSpace(text)
+	key, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		// The error says only at which byte the base64 broke.
+		return nil, fmt.Errorf("%s is not valid base64 (%v); %s", src, err, generateKeyHint)
+	}
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("%s decodes to %d bytes, want 16, 24 or 32; %s", src, n, generateKeyHint)
+	}
+	return key, nil
+}
+
+func readSmallFile(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes: not a key file", limit)
+	}
+	return b, nil
+}
