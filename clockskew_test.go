@@ -29,12 +29,12 @@ func TestMeshTimeAdoptsPeersWithinMaxOffset(t *testing.T) {
 		rejects uint64
 	}{
 		{"n2", -100 * time.Millisecond, 0, 0},                     // behind: nothing to adopt
-		{"n2", 300 * time.Millisecond, 300 * time.Millisecond, 0}, // within the guard
-		{"n3", 700 * time.Millisecond, 700 * time.Millisecond, 0}, // 400 ms past mesh time: a step
-		{"n4", 5 * time.Second, 700 * time.Millisecond, 1},        // one fast clock: refused
+		{"n2", 300 * time.Millisecond, 298 * time.Millisecond, 0}, // within the guard, less the 2 ms band
+		{"n3", 700 * time.Millisecond, 698 * time.Millisecond, 0}, // 402 ms past mesh time: a step
+		{"n4", 5 * time.Second, 698 * time.Millisecond, 1},        // one fast clock: refused
 		// 700 ms past mesh time, and only one peer of three is that far:
 		// the median (n3, 700 ms) is where mesh time already is.
-		{"n4", 1400 * time.Millisecond, 700 * time.Millisecond, 2},
+		{"n4", 1400 * time.Millisecond, 698 * time.Millisecond, 2},
 	}
 	for i, s := range steps {
 		beaconFrom(t, n, s.from, base.Add(s.ahead))
@@ -56,9 +56,9 @@ func TestMeshTimeAdoptsMajorityBeyondMaxOffset(t *testing.T) {
 	beaconFrom(t, n, "a", base.Add(900*time.Millisecond))
 	require.Zero(t, n.Status().ClockOffset, "one peer is no majority")
 	beaconFrom(t, n, "b", base.Add(950*time.Millisecond))
-	require.Equal(t, 900*time.Millisecond, n.Status().ClockOffset, "median of two peers ahead")
+	require.Equal(t, 898*time.Millisecond, n.Status().ClockOffset, "median of two peers ahead, less the band")
 	beaconFrom(t, n, "c", base.Add(10*time.Second))
-	require.Equal(t, 950*time.Millisecond, n.Status().ClockOffset, "a single fast clock is not the median")
+	require.Equal(t, 948*time.Millisecond, n.Status().ClockOffset, "a single fast clock is not the median")
 }
 
 // Mesh time only moves forward, and a local clock that steps back cannot
@@ -76,5 +76,30 @@ func TestClockSteppingBackCannotReopenWindow(t *testing.T) {
 	require.True(t, n.AllowN("a", 2), "window 1: 2 of 2")
 	clk.Set(base.Add(300 * time.Millisecond)) // mesh time back to base+800ms: window 0
 	require.False(t, n.Allow("a"), "window 0 must not reopen")
-	require.Equal(t, 500*time.Millisecond, n.Status().ClockOffset)
+	require.Equal(t, 498*time.Millisecond, n.Status().ClockOffset)
+}
+
+// Nodes that adopt each other's lead must not drive mesh time forward on
+// noise: with clocks that agree but readings that jitter by up to a
+// millisecond either way, the offsets stay at zero.
+func TestMeshTimeDoesNotCreepOnNoise(t *testing.T) {
+	base := time.Unix(1_800_000_000, 0)
+	clk := clock.NewManualClock(base)
+	a, err := NewNode(Config{NodeID: "a", Clock: clk})
+	require.NoError(t, err)
+	b, err := NewNode(Config{NodeID: "b", Clock: clk})
+	require.NoError(t, err)
+	a.SetMember("b", MemberAlive)
+	b.SetMember("a", MemberAlive)
+	jitter := []time.Duration{time.Millisecond, -time.Millisecond, 900 * time.Microsecond, 0, 1500 * time.Microsecond}
+	for i := range 2000 {
+		clk.Advance(50 * time.Millisecond)
+		j := jitter[i%len(jitter)]
+		sa := a.meshNow() + int64(j)
+		sb := b.meshNow() + int64(j)
+		require.NoError(t, b.Receive("a", encodeBeacon(crdt.Timestamp{WallTime: sa})))
+		require.NoError(t, a.Receive("b", encodeBeacon(crdt.Timestamp{WallTime: sb})))
+	}
+	require.Zero(t, a.Status().ClockOffset)
+	require.Zero(t, b.Status().ClockOffset)
 }

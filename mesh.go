@@ -366,7 +366,10 @@ func (n *Node) drop(err error) error {
 // its peers' clocks. A single fast clock is never the median of three or
 // more, so it still cannot drag anyone.
 func (n *Node) observe(from string, s crdt.Timestamp) {
-	local := n.local()
+	// The exact clock, not the fast path's coarse one: a reading that lags
+	// by up to a millisecond would make every peer look ahead, and nodes
+	// adopting each other's lead would drive mesh time forward for ever.
+	local := n.cfg.Clock.Now().UnixNano()
 	if n.peerAhead == nil {
 		n.peerAhead = map[string]int64{}
 	}
@@ -375,11 +378,14 @@ func (n *Node) observe(from string, s crdt.Timestamp) {
 	}
 	ahead := s.WallTime - (local + n.offset.Load())
 	switch {
-	case ahead <= 0:
+	case ahead <= adoptBand:
+		// Within the band: scheduling and network noise, not a clock
+		// that is behind. Adopting it would feed back, since peers adopt
+		// this node's mesh time in turn.
 	case ahead <= int64(n.cfg.MaxClockOffset):
-		n.offset.Add(ahead)
+		n.offset.Add(ahead - adoptBand)
 	default:
-		if med := n.medianPeerAhead(); med > n.offset.Load() {
+		if med := n.medianPeerAhead() - adoptBand; med > n.offset.Load() {
 			n.offset.Store(med)
 		} else {
 			n.counters.ClockOffsetRejects++
@@ -389,6 +395,12 @@ func (n *Node) observe(from string, s crdt.Timestamp) {
 	}
 	n.observeStamp(s)
 }
+
+// adoptBand is how far ahead a peer's clock must be before this node
+// adopts it, and what it leaves out when it does: mesh time then cannot
+// creep forward on noise (each node adopting the others' lead, which
+// includes its own), and windows still agree to within it.
+const adoptBand = int64(2 * time.Millisecond)
 
 // maxTrackedPeers bounds the per-peer clock table.
 const maxTrackedPeers = 1024

@@ -48,14 +48,18 @@ func (c *CoarseClock) run(resolution time.Duration) {
 	}
 }
 
-// Now returns the last stored wall time.
-func (c *CoarseClock) Now() time.Time { return time.Unix(0, c.nanos.Load()) }
+// Now returns the exact wall time. The Node reads it only off the fast
+// path (to compare its clock with a peer's), where a reading up to one
+// Resolution stale would bias every comparison the same way.
+func (c *CoarseClock) Now() time.Time { return time.Now() }
 
 // UnixNano returns the last stored wall time in Unix nanoseconds, without
-// building a time.Time. The Node uses it when its Clock is a *CoarseClock.
+// building a time.Time: the cheap, coarse reading. The Node's fast path
+// uses it when its Clock is a *CoarseClock.
 func (c *CoarseClock) UnixNano() int64 { return c.nanos.Load() }
 
-// Stop ends the update goroutine and waits for it. It is safe to call twice.
+// Stop ends the update goroutine and waits for it. It is safe to call
+// twice. UnixNano keeps returning the last stored time after Stop.
 func (c *CoarseClock) Stop() {
 	c.once.Do(func() { close(c.stop) })
 	<-c.done
