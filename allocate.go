@@ -533,7 +533,13 @@ func (n *Node) newClientPolicy(h uint64, now int64) (p *bucket.Policy, share flo
 		if rc != nil && rc.share > 0 {
 			share = rc.share
 		} else {
-			share = n.alloc.unassigned
+			// Half of what is left, so that the next newcomer in the same
+			// window is not shut out by the first; a zero-weight client
+			// takes no more than its floor.
+			share = n.alloc.unassigned / 2
+			if c.weight == 0 {
+				share = min(share, float64(n.cfg.MinRate))
+			}
 			if c.limited {
 				share = min(share, float64(c.rate)/time.Duration(c.period).Seconds())
 			}
