@@ -93,6 +93,7 @@ const (
 	MemberLeft
 )
 
+// String returns the state's name in memberlist's terms ("alive", …).
 func (s MemberState) String() string {
 	switch s {
 	case MemberAlive:
