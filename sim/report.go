@@ -113,7 +113,11 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  fairness error               %8.2f %%  Σ|admitted−ideal| / Σideal, %d measured windows\n", r.FairnessErrorPct, r.MeasuredWindows)
 	fmt.Fprintf(w, "  Jain index                   %8.4f\n", r.JainIndex)
 	fmt.Fprintf(w, "  utilization                  %8.2f %%\n", r.UtilizationPct)
-	fmt.Fprintf(w, "  config convergence p99       %8.1f ms\n", r.ConfigConvergenceMsP99)
+	if r.ConfigConvergenceMsP99 < 0 {
+		fmt.Fprintf(w, "  config convergence p99            n/a  (no config updates)\n")
+	} else {
+		fmt.Fprintf(w, "  config convergence p99       %8.1f ms\n", r.ConfigConvergenceMsP99)
+	}
 	fmt.Fprintf(w, "  gossip                       %8.0f B per node per s\n", r.GossipBytesPerNodePerS)
 	fmt.Fprintf(w, "  requests %d, admitted %d, config updates %d, receive errors %d, events %d\n",
 		r.Stats.Requests, r.Stats.Admitted, r.Stats.ConfigUpdates, r.Stats.ReceiveErrors, r.Stats.Events)
