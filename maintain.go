@@ -1,0 +1,102 @@
+package fairmesh
+
+import (
+	"github.com/fairmesh/fairmesh/bucket"
+	"github.com/fairmesh/fairmesh/wfq"
+	"math"
+)
+
+const (
+	// resends is how many consecutive ticks carry each report and config
+	// change: a single lost packet must not leave a peer with a stale
+	// value until the next anti-entropy exchange.
+	resends = 2
+	// smoothing gives every slice holder a small part of a client's
+	// allowance even where it saw no demand, so that traffic moving to a
+	// node is not refused outright while its demand report propagates.
+	smoothing = 0.02
+)
+
+// allocState is the node's fair-share bookkeeping (guarded by Node.mu).
+type allocState struct {
+	dirty      bool    // inputs changed: re-derive every client's policy
+	advanced   bool    // some client entered a new window
+	capWindow  int64   // capacity window of the last fair-share run
+	unassigned float64 // capacity (req/s) not yet given to anyone this window
+	epoch      uint64
+	claims     []wfq.Claim
+	shares     []float64
+	refs       []clientRef
+}
+
+type clientRef struct {
+	h  uint64
+	e  *bucket.Entry
+	rc *remoteClient
+}
+
+// scratch holds per-call buffers reused across allocations.
+type scratch struct {
+	att    []uint64
+	frac   []float64
+	slices []int64
+	order  []int
+}
+
+func (a *allocState) init(n *Node) {
+	a.capWindow = -1
+	a.dirty = true
+}
+
+// maintain accounts finished windows, evicts idle clients, and re-derives
+// allowances and slices when anything they depend on changed.
+func (n *Node) maintain(now int64) {
+	defer n.schedule(now)
+	if now >= n.sweepAt {
+		n.rollover(now)
+	}
+	if n.cfg.Capacity > 0 {
+		if w := now / int64(n.cfg.CapacityPeriod); w != n.alloc.capWindow {
+			n.alloc.capWindow = w
+			n.fairShares(now)
+			n.alloc.dirty = true
+		}
+	}
+	if n.alloc.dirty || n.alloc.advanced {
+		n.refreshAll(now)
+		n.alloc.dirty, n.alloc.advanced = false, false
+	}
+}
+
+// rollover turns every client's finished windows into demand reports and
+// evicts clients idle for longer than their idle timeout.
+func (n *Node) rollover(now int64) {
+	exact := len(n.holders) == 1
+	n.sweepAt = math.MaxInt64
+	n.table.Range(func(e *bucket.Entry) bool {
+		n.rolloverEntry(e, now, exact)
+		p := e.Policy()
+		n.noteBoundary(p.Period, now)
+		if now-e.LastSeen() > n.idleTimeout(p.Period) && n.table.Delete(e) {
+			n.counters.Evicted++
+		}
+		return true
+	})
+	n.rolloverEntry(n.overflow, now, exact)
+	n.noteBoundary(n.overflow.Policy().Period, now)
+}
+
+// noteBoundary makes sure the next sweep runs no later than the end of the
+// current window of a client with the given window length: sweeping only at
+// boundaries keeps maintenance from walking every client every interval.
+func (n *Node) noteBoundary(period, now int64) {
+	n.sweepAt = min(n.sweepAt, (now/period+1)*period)
+	if n.sweepAt < n.nextMaintain.Load() {
+		n.nextMaintain.Store(n.sweepAt)
+	}
+}
+
+func (n *Node) idleTimeout(period int64) int64 {
+	idle := max(int64(n.cfg.IdleTimeout), 2*period)
+	return min(idle, bucket.MaxIdleWindows/2*period)
+}

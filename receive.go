@@ -1,0 +1,104 @@
+package fairmesh
+
+import (
+	"errors"
+	"fmt"
+	"github.com/cespare/xxhash/v2"
+	"github.com/fairmesh/fairmesh/bucket"
+	"github.com/fairmesh/fairmesh/crdt"
+	"time"
+)
+
+// ErrDropped wraps every reason Receive drops a payload.
+var ErrDropped = errors.New("fairmesh: message dropped")
+
+// Receive merges a payload from member from. A payload that is too large,
+// fails to decode, has an unknown version or type, or carries an invalid
+// entry is dropped whole and counted, changing nothing; the error says why.
+// A sender stamp further ahead than MaxClockOffset is counted and not
+// adopted as mesh time, but the payload is still merged.
+func (n *Node) Receive(from string, payload []byte) error {
+	if from == "" || len(from) > MaxClientIDLen {
+		return n.drop(fmt.Errorf("%w: bad sender %q", ErrDropped, from))
+	}
+	m, err := decodeMessage(payload)
+	if err != nil {
+		return n.drop(fmt.Errorf("%w: %w", ErrDropped, err))
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if from == n.cfg.NodeID {
+		n.counters.DroppedMessages++
+		return fmt.Errorf("%w: from this node's own ID", ErrDropped)
+	}
+	n.counters.MessagesReceived++
+	n.lastHeard[from] = n.meshNow()
+	n.observe(from, m.stamp)
+	switch m.typ {
+	case msgReports:
+		n.mergeReports(from, m.reports)
+	case msgConfig:
+		limit := n.meshNow() + int64(n.cfg.MaxClockOffset)
+		for _, c := range m.configs {
+			// A stamp from too far in the future would win every LWW race
+			// for this client forever: refuse the entry, as CockroachDB's
+			// clock does, and let a later write or anti-entropy repair it.
+			if c.stamp.WallTime > limit {
+				n.counters.ClockOffsetRejects++
+				n.log.Warn("fairmesh: config stamped too far ahead, not merged", "client", c.id, "from", from)
+				continue
+			}
+			n.observeStamp(c.stamp)
+			n.mergeConfig(c)
+		}
+	}
+	return nil
+}
+
+func (n *Node) drop(err error) error {
+	n.mu.Lock()
+	n.counters.DroppedMessages++
+	n.mu.Unlock()
+	n.log.Debug("fairmesh: dropped message", "err", err)
+	return err
+}
+
+func (n *Node) mergeReports(from string, rs []wireReport) {
+	for _, x := range rs {
+		rc := n.peer[x.hash]
+		if rc == nil {
+			// Reports from peers are bounded like tracked clients: a
+			// misbehaving peer must not grow this node's memory.
+			if len(n.peer) >= n.cfg.MaxClients {
+				n.counters.DroppedReports++
+				continue
+			}
+			rc = &remoteClient{}
+			n.peer[x.hash] = rc
+		}
+		rc.upsert(from).merge(bucket.Report{Window: x.window, Demand: x.demand, Admitted: x.admitted})
+	}
+	if len(rs) > 0 {
+		n.alloc.dirty = true
+	}
+}
+
+func (n *Node) mergeConfig(c wireConfig) {
+	h := xxhash.Sum64String(c.id)
+	cc := n.confFor(h, c.id)
+	if cc == nil {
+		n.counters.DroppedReports++
+		return
+	}
+	changed := false
+	switch c.kind {
+	case kindWeight:
+		changed = cc.weight.Merge(crdt.LWW[int]{Value: int(c.v1), Stamp: c.stamp, Node: c.node})
+	case kindLimit:
+		changed = cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{Rate: int(c.v1), Period: time.Duration(c.v2)}, Stamp: c.stamp, Node: c.node})
+	}
+	if changed {
+		n.alloc.dirty = true
+		n.refreshClient(h)
+	}
+}

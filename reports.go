@@ -1,0 +1,82 @@
+package fairmesh
+
+import (
+	"github.com/fairmesh/fairmesh/bucket"
+	"math"
+)
+
+// rolloverEntry accounts a client's windows that finished since the last
+// sweep (at most the last two: older slots are overwritten), updates its
+// smoothed demand and queues a report when the change is worth telling.
+func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
+	p := e.Policy()
+	w := now / p.Period
+	c := e.Cold
+	if c.Processed >= w-1 {
+		return
+	}
+	if skipped := w - 3 - c.Processed; skipped > 0 && c.DemandSet {
+		// Windows nobody counted in are windows without demand.
+		c.Demand >>= min(skipped, 63)
+	}
+	for fw := max(c.Processed+1, w-2); fw <= w-1; fw++ {
+		att, adm := e.Counts(fw)
+		n.counters.Admitted += adm
+		n.counters.Denied += att - adm
+		d := att * demandScale
+		switch {
+		case exact || !c.DemandSet:
+			c.Demand = d
+		case absDiff(d, c.Demand) > max(4*demandScale, c.Demand/4):
+			// A real shift (traffic moved here, or away): follow it at
+			// once, so that slices follow demand within a window.
+			c.Demand = d
+		default:
+			// Noise: smooth it with weight 1/4, so that a client that sends
+			// 1 and 2 requests to a node in turn, or one request every few
+			// windows, reads as the steady rate it is.
+			c.Demand = (3*c.Demand + d) / 4
+		}
+		c.DemandSet = true
+		if !n.worthReporting(c.Demand, c.Reported, exact) {
+			continue
+		}
+		c.PrevReported = c.Reported
+		c.Reported = bucket.Report{Window: fw, Demand: c.Demand, Admitted: adm}
+		if e != n.overflow && !exact {
+			n.pendingReports[e.Hash()] = &pending{e: e, left: resends}
+		}
+	}
+	c.Processed = w - 1
+	n.alloc.advanced = true
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// demandScale is the fixed-point scale of reported demand.
+const demandScale = 16
+
+// worthReporting decides whether a client's smoothed demand differs enough
+// from the last report to be told to the mesh. Demand that moves by less
+// than a request, or by less than ReportThreshold, changes no slice by much
+// and would cost one gossip entry per client per window: with 10k clients
+// that is most of the traffic. A node alone records every change: it tells
+// nobody.
+func (n *Node) worthReporting(d uint64, last bucket.Report, exact bool) bool {
+	if last.Window < 0 {
+		return d > 0
+	}
+	if d == last.Demand {
+		return false
+	}
+	if exact {
+		return true
+	}
+	diff := math.Abs(float64(d) - float64(last.Demand))
+	return diff > max(demandScale, n.cfg.ReportThreshold*float64(max(d, last.Demand)))
+}

@@ -1,0 +1,151 @@
+package fairmesh
+
+import (
+	"github.com/fairmesh/fairmesh/bucket"
+	"github.com/fairmesh/fairmesh/wfq"
+	"math"
+	"slices"
+	"time"
+)
+
+// collect lists every client the allocation covers: those tracked here and
+// those only other nodes report.
+func (n *Node) collect() []clientRef {
+	n.alloc.epoch++
+	ep := n.alloc.epoch
+	refs := n.alloc.refs[:0]
+	n.table.Range(func(e *bucket.Entry) bool {
+		rc := n.peer[e.Hash()]
+		if rc != nil {
+			rc.epoch = ep
+		}
+		refs = append(refs, clientRef{h: e.Hash(), e: e, rc: rc})
+		return true
+	})
+	for h, rc := range n.peer {
+		if rc.epoch != ep {
+			refs = append(refs, clientRef{h: h, rc: rc})
+		}
+	}
+	// Sorted, so that rounding and tie-breaks are the same on every node.
+	slices.SortFunc(refs, func(a, b clientRef) int {
+		switch {
+		case a.h < b.h:
+			return -1
+		case a.h > b.h:
+			return 1
+		}
+		return 0
+	})
+	n.alloc.refs = refs
+	return refs
+}
+
+// fairShares divides the capacity among all clients by weighted max-min
+// fairness over their measured demand, and stores each client's share as a
+// whole number of requests per window (in requests per second).
+func (n *Node) fairShares(now int64) {
+	refs := n.collect()
+	capRate := float64(n.cfg.Capacity) / n.cfg.CapacityPeriod.Seconds()
+	claims := n.alloc.claims[:0]
+	for _, r := range refs {
+		c := n.effective(r.h)
+		secs := time.Duration(c.period).Seconds()
+		_, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
+		demand := float64(total) / demandScale / secs
+		if !known {
+			// Nobody has measured this client yet: assume it wants all it
+			// may have, so that a new client starts from its fair share.
+			demand = math.Inf(1)
+		}
+		cl := wfq.Claim{Weight: int64(c.weight), Demand: demand}
+		if c.limited {
+			cl.Cap = float64(c.rate) / secs
+			if c.rate == 0 {
+				cl.Demand = 0
+			}
+		}
+		if c.weight == 0 {
+			cl.Floor = float64(n.cfg.MinRate)
+		}
+		claims = append(claims, cl)
+	}
+	// The overflow bucket competes as one zero-weight client: the clients
+	// it serves are unknown by definition (a flood of random IDs, say), so
+	// they keep the floor and what known clients leave, and never take a
+	// known client's share.
+	ov := n.overflow.Policy()
+	ovAtt, _ := inForce(n.overflow.Cold.Reported, n.overflow.Cold.PrevReported, now/ov.Period-1)
+	claims = append(claims, wfq.Claim{Weight: 0, Floor: float64(n.cfg.MinRate), Demand: float64(ovAtt) / demandScale / time.Duration(ov.Period).Seconds()})
+	shares := wfq.Allocate(capRate, claims, n.alloc.shares)
+	n.alloc.claims, n.alloc.shares = claims, shares
+
+	// Round shares to whole requests per window: floor, then hand the
+	// capacity lost to rounding to the largest remainders (clients whose
+	// window is the capacity period), so small shares do not all vanish.
+	capWin := int64(n.cfg.CapacityPeriod)
+	total := 0.0
+	order := n.scratch.order[:0]
+	whole := make([]float64, len(shares))
+	for i := range shares {
+		var period int64
+		if i < len(refs) {
+			period = n.effective(refs[i].h).period
+		} else {
+			period = ov.Period
+		}
+		raw := shares[i] * time.Duration(period).Seconds()
+		whole[i] = math.Floor(raw + 1e-9)
+		total += whole[i] / time.Duration(period).Seconds()
+		if period == capWin && raw-whole[i] > 1e-9 {
+			order = append(order, i)
+		}
+	}
+	left := int(math.Floor(capRate*n.cfg.CapacityPeriod.Seconds()+1e-9)) - int(math.Round(total*n.cfg.CapacityPeriod.Seconds()))
+	slices.SortStableFunc(order, func(a, b int) int {
+		ra := shares[a]*n.cfg.CapacityPeriod.Seconds() - whole[a]
+		rb := shares[b]*n.cfg.CapacityPeriod.Seconds() - whole[b]
+		switch {
+		case ra > rb:
+			return -1
+		case ra < rb:
+			return 1
+		}
+		return 0
+	})
+	for _, i := range order {
+		if left <= 0 {
+			break
+		}
+		whole[i]++
+		total += 1 / n.cfg.CapacityPeriod.Seconds()
+		left--
+	}
+	n.scratch.order = order
+	for i, r := range refs {
+		secs := time.Duration(n.effective(r.h).period).Seconds()
+		s := whole[i] / secs
+		if r.e != nil {
+			r.e.Cold.Share = s
+		}
+		if r.rc != nil {
+			r.rc.share = s
+		}
+	}
+	n.overflow.Cold.Share = whole[len(whole)-1] / time.Duration(ov.Period).Seconds()
+	n.alloc.unassigned = max(0, capRate-total)
+}
+
+// allowance is a client's mesh-wide allowance per window: its own limit,
+// further bounded by its fair share when the mesh has a capacity.
+// unlimited reports that neither applies.
+func (n *Node) allowance(c effConf, share float64) (a int64, unlimited bool) {
+	a = math.MaxInt64
+	if c.limited {
+		a = int64(c.rate)
+	}
+	if n.cfg.Capacity > 0 {
+		a = min(a, int64(math.Floor(share*time.Duration(c.period).Seconds()+1e-6)))
+	}
+	return a, a == math.MaxInt64
+}

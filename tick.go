@@ -1,0 +1,158 @@
+package fairmesh
+
+import (
+	"github.com/fairmesh/fairmesh/bucket"
+	"github.com/fairmesh/fairmesh/crdt"
+	"slices"
+	"time"
+)
+
+// Tick advances the node to local time now (the same clock as Config.Clock)
+// and returns the messages to send: changed demand reports and config
+// registers for every member (each sent in two consecutive ticks), the
+// full state for members that just became alive, and, when there is
+// nothing else, a beacon of a few bytes carrying the node's clock. It
+// never blocks.
+func (n *Node) Tick(now time.Time) []Message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.maintain(now.UnixNano() + n.offset.Load())
+	peers := false
+	for _, st := range n.mem {
+		if st == MemberAlive || st == MemberSuspect {
+			peers = true
+			break
+		}
+	}
+	if !peers {
+		clear(n.pendingReports)
+		clear(n.pendingConf)
+		return nil
+	}
+	stamp := n.hlc.Now()
+	var out []Message
+	for _, p := range n.encodePendingReports(stamp) {
+		out = append(out, Message{Payload: p})
+	}
+	for _, p := range n.encodePendingConf(stamp) {
+		out = append(out, Message{Payload: p})
+	}
+	for _, id := range sortedKeys(n.pendingFull) {
+		for _, p := range n.fullState(stamp) {
+			out = append(out, Message{To: id, Payload: p})
+		}
+	}
+	clear(n.pendingFull)
+	if len(out) == 0 {
+		// Even with nothing to report, every tick carries this node's
+		// stamp: window boundaries stay aligned as clocks drift, and a
+		// node that joins learns mesh time within one tick.
+		out = append(out, Message{Payload: encodeBeacon(stamp)})
+	}
+	for _, m := range out {
+		n.counters.MessagesSent++
+		n.counters.BytesSent += uint64(len(m.Payload))
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func sortedHashes[V any](m map[uint64]V) []uint64 {
+	ks := make([]uint64, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func appendReports(rs []wireReport, h uint64, e *bucket.Entry) []wireReport {
+	for _, r := range []bucket.Report{e.Cold.PrevReported, e.Cold.Reported} {
+		if r.Window >= 0 {
+			rs = append(rs, wireReport{hash: h, window: r.Window, demand: r.Demand, admitted: r.Admitted})
+		}
+	}
+	return rs
+}
+
+func (n *Node) encodePendingReports(stamp crdt.Timestamp) [][]byte {
+	if len(n.pendingReports) == 0 {
+		return nil
+	}
+	var rs []wireReport
+	for _, h := range sortedHashes(n.pendingReports) {
+		p := n.pendingReports[h]
+		rs = appendReports(rs, h, p.e)
+		if p.left--; p.left <= 0 {
+			delete(n.pendingReports, h)
+		}
+	}
+	return encodeReports(n.cfg.MaxMessageBytes, stamp, rs)
+}
+
+func (n *Node) appendConf(cs []wireConfig, cc *clientConf) []wireConfig {
+	if !cc.weight.Stamp.IsZero() {
+		cs = append(cs, wireConfig{id: cc.id, kind: kindWeight, v1: int64(cc.weight.Value), stamp: cc.weight.Stamp, node: cc.weight.Node})
+	}
+	if !cc.limit.Stamp.IsZero() {
+		cs = append(cs, wireConfig{id: cc.id, kind: kindLimit, v1: int64(cc.limit.Value.Rate), v2: int64(cc.limit.Value.Period), stamp: cc.limit.Stamp, node: cc.limit.Node})
+	}
+	return cs
+}
+
+func (n *Node) encodePendingConf(stamp crdt.Timestamp) [][]byte {
+	if len(n.pendingConf) == 0 {
+		return nil
+	}
+	var cs []wireConfig
+	for _, h := range sortedHashes(n.pendingConf) {
+		if cc := n.conf[h]; cc != nil {
+			cs = n.appendConf(cs, cc)
+		}
+		if n.pendingConf[h]--; n.pendingConf[h] <= 0 {
+			delete(n.pendingConf, h)
+		}
+	}
+	return encodeConfigs(n.cfg.MaxMessageBytes, stamp, cs)
+}
+
+// FullState returns this node's whole state — its demand reports and every
+// config register it knows — as payloads of at most MaxMessageBytes, for
+// anti-entropy (memberlist's push/pull). Receive merges them like any
+// other message.
+func (n *Node) FullState() [][]byte {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.fullState(n.hlc.Now())
+}
+
+func (n *Node) fullState(stamp crdt.Timestamp) [][]byte {
+	var rs []wireReport
+	var hs []uint64
+	byHash := map[uint64]*bucket.Entry{}
+	n.table.Range(func(e *bucket.Entry) bool {
+		if e.Cold.Reported.Window >= 0 {
+			hs = append(hs, e.Hash())
+			byHash[e.Hash()] = e
+		}
+		return true
+	})
+	slices.Sort(hs)
+	for _, h := range hs {
+		rs = appendReports(rs, h, byHash[h])
+	}
+	var cs []wireConfig
+	for _, h := range sortedHashes(n.conf) {
+		cs = n.appendConf(cs, n.conf[h])
+	}
+	out := encodeReports(n.cfg.MaxMessageBytes, stamp, rs)
+	return append(out, encodeConfigs(n.cfg.MaxMessageBytes, stamp, cs)...)
+}
