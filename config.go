@@ -94,6 +94,12 @@ type Config struct {
 	// demand at this node that is worth telling the mesh about (default
 	// 0.02). Smaller: slices follow demand more closely, more gossip.
 	ReportThreshold float64
+	// MaxReportsPerTick bounds how many clients' demand reports one Tick
+	// sends (default 2000, about 80 KB of payload): the biggest changes
+	// go first and the rest wait, so gossip stays bounded when many
+	// clients appear at once. Smaller: less traffic in bursts, slower
+	// convergence after them.
+	MaxReportsPerTick int
 	// Partition chooses when unreachable members' slices are reclaimed
 	// (default Conservative).
 	Partition PartitionPolicy
@@ -142,6 +148,9 @@ func (c Config) withDefaults() Config {
 	if c.ReportThreshold == 0 {
 		c.ReportThreshold = 0.02
 	}
+	if c.MaxReportsPerTick == 0 {
+		c.MaxReportsPerTick = 2000
+	}
 	if c.Partition == "" {
 		c.Partition = Conservative
 	}
@@ -172,6 +181,8 @@ func (c Config) Validate() error {
 		return errors.New("fairmesh: IdleTimeout, MaintainInterval and MaxClockOffset must not be negative")
 	case c.MaxMessageBytes < 256:
 		return errors.New("fairmesh: MaxMessageBytes is under 256")
+	case c.MaxReportsPerTick < 0:
+		return errors.New("fairmesh: MaxReportsPerTick is negative")
 	case c.ReportThreshold < 0 || c.ReportThreshold > 1:
 		return errors.New("fairmesh: ReportThreshold is outside [0, 1]")
 	case c.Partition != Conservative && c.Partition != Available && c.Partition != Quorum:

@@ -72,8 +72,9 @@ type Node struct {
 }
 
 type pending struct {
-	e    *bucket.Entry
-	left int
+	e     *bucket.Entry
+	left  int
+	delta uint64 // how much the demand moved: bigger changes go first
 }
 
 // NewNode validates cfg and returns a Node. It starts nothing.

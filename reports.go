@@ -44,7 +44,7 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 		c.PrevReported = c.Reported
 		c.Reported = bucket.Report{Window: fw, Demand: c.Demand, Admitted: adm}
 		if e != n.overflow && !exact {
-			n.pendingReports[e.Hash()] = &pending{e: e, left: resends}
+			n.pendingReports[e.Hash()] = &pending{e: e, left: resends, delta: absDiff(c.Reported.Demand, c.PrevReported.Demand)}
 		}
 	}
 	c.Processed = w - 1

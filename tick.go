@@ -83,12 +83,34 @@ func appendReports(rs []wireReport, h uint64, e *bucket.Entry) []wireReport {
 	return rs
 }
 
+// encodePendingReports packs the queued demand reports, at most
+// MaxReportsPerTick clients a tick: first sends before resends, the
+// biggest changes first, the rest wait for the next ticks. So the gossip a node sends stays bounded however
+// many clients appear at once (a flood of new IDs, a restart).
 func (n *Node) encodePendingReports(stamp crdt.Timestamp) [][]byte {
 	if len(n.pendingReports) == 0 {
 		return nil
 	}
+	hs := sortedHashes(n.pendingReports)
+	if len(hs) > n.cfg.MaxReportsPerTick {
+		// Reports never sent before go first (a resend only guards
+		// against loss), then the biggest changes.
+		slices.SortStableFunc(hs, func(a, b uint64) int {
+			pa, pb := n.pendingReports[a], n.pendingReports[b]
+			switch {
+			case pa.left != pb.left:
+				return pb.left - pa.left
+			case pa.delta > pb.delta:
+				return -1
+			case pa.delta < pb.delta:
+				return 1
+			}
+			return 0
+		})
+		hs = hs[:n.cfg.MaxReportsPerTick]
+	}
 	var rs []wireReport
-	for _, h := range sortedHashes(n.pendingReports) {
+	for _, h := range hs {
 		p := n.pendingReports[h]
 		rs = appendReports(rs, h, p.e)
 		if p.left--; p.left <= 0 {

@@ -1,12 +1,14 @@
 package fairmesh
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/fairmesh/fairmesh/clock"
 	"github.com/fairmesh/fairmesh/crdt"
 )
 
@@ -203,4 +205,37 @@ func TestReportsFromPeersAreBounded(t *testing.T) {
 		require.NoError(t, n.Receive("n2", p))
 	}
 	require.Equal(t, uint64(40), n.Status().Counters.DroppedReports)
+}
+
+// A burst of new clients does not make one tick's gossip unbounded: at most
+// MaxReportsPerTick clients are reported per tick, the rest in later ticks.
+func TestReportsPerTickAreBounded(t *testing.T) {
+	base := time.Unix(1_800_000_000, 0)
+	clk := clock.NewManualClock(base)
+	n, err := NewNode(Config{NodeID: "n1", Clock: clk, MaxReportsPerTick: 100})
+	require.NoError(t, err)
+	n.SetMember("n2", MemberAlive)
+	n.Tick(clk.Now()) // the full state owed to the new member
+	for i := range 1000 {
+		id := fmt.Sprintf("client-%d", i)
+		for range 2 + i%7 {
+			n.Allow(id)
+		}
+	}
+	clk.Advance(time.Second)
+	reported := map[uint64]bool{}
+	for tick := 1; len(reported) < 1000; tick++ {
+		require.LessOrEqual(t, tick, 10, "every client reported within 10 ticks")
+		seen := map[uint64]bool{}
+		for _, m := range n.Tick(clk.Now()) {
+			msg, err := decodeMessage(m.Payload)
+			require.NoError(t, err)
+			for _, r := range msg.reports {
+				seen[r.hash] = true
+				reported[r.hash] = true
+			}
+		}
+		require.LessOrEqual(t, len(seen), 100, "tick %d", tick)
+		clk.Advance(100 * time.Millisecond)
+	}
 }
