@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 )
 
@@ -106,9 +105,6 @@ type Config struct {
 	// Logger receives rare events (rejected clock offsets, dropped
 	// messages). nil: discard.
 	Logger *slog.Logger
-	// Rand is the node's only randomness (nil: a source seeded from the
-	// NodeID, so that runs are reproducible).
-	Rand *rand.Rand
 }
 
 func (c Config) withDefaults() Config {

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -18,7 +17,6 @@ const (
 	streamPhases   = 2
 	streamPushPull = 3
 	streamStorm    = 4
-	streamNode     = 1 << 20 // + hash of (node ID, incarnation)
 	streamClient   = 1 << 40 // + client index
 )
 
@@ -186,8 +184,6 @@ func (r *runner) boot(i int) error {
 	p := r.p
 	sn := r.nodes[i]
 	sn.gen++
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%d", sn.id, sn.gen)
 	cfg := fairmesh.Config{
 		NodeID:         sn.id,
 		Clock:          sn.clock,
@@ -197,7 +193,6 @@ func (r *runner) boot(i int) error {
 		DefaultPeriod:  time.Duration(p.defaultPeriod),
 		MinRate:        p.minRate,
 		Partition:      p.policy,
-		Rand:           rand.New(rand.NewPCG(p.seed, streamNode+h.Sum64()%(1<<39))),
 	}
 	n, err := fairmesh.NewNode(cfg)
 	if err != nil {
