@@ -157,10 +157,8 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	if e == n.overflow {
 		n.overflowed.Add(uint64(k))
 	}
-	p := e.Policy()
-	limit := p.Limit
-	rem := int64(d.Remaining)
-	if p.Unlimited {
+	limit, rem := d.Policy.Limit, int64(d.Remaining)
+	if d.Policy.Unlimited {
 		limit, rem = -1, -1
 	}
 	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos)}

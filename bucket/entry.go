@@ -115,10 +115,11 @@ type Decision struct {
 	Allowed bool
 	// Remaining is what this node may still admit in the window.
 	Remaining uint64
-	// Window is the window index the decision was counted in.
-	Window int64
 	// ResetNanos is the time left until the window ends.
 	ResetNanos int64
+	// Policy is the policy the decision used, so that a caller reports
+	// the limit it was decided by, not one published since.
+	Policy *Policy
 }
 
 func pack(tag, attempts, admitted uint64) uint64 {
@@ -193,7 +194,7 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			case adm < slice:
 				rem = slice - adm
 			}
-			return Decision{Allowed: allowed, Remaining: rem, Window: w, ResetNanos: (w+1)*p.Period - now}
+			return Decision{Allowed: allowed, Remaining: rem, ResetNanos: (w+1)*p.Period - now, Policy: p}
 		}
 	}
 }
