@@ -1,8 +1,9 @@
 package fairmesh
 
 import (
-	"github.com/fairmesh/fairmesh/bucket"
 	"math"
+
+	"github.com/fairmesh/fairmesh/bucket"
 )
 
 // lag is how many windows old the demand that splits a window is. With

@@ -1,9 +1,10 @@
 package fairmesh
 
 import (
+	"math"
+
 	"github.com/fairmesh/fairmesh/bucket"
 	"github.com/fairmesh/fairmesh/wfq"
-	"math"
 )
 
 const (

@@ -1,9 +1,10 @@
 package fairmesh
 
 import (
-	"github.com/fairmesh/fairmesh/crdt"
 	"slices"
 	"time"
+
+	"github.com/fairmesh/fairmesh/crdt"
 )
 
 // observe adopts a remote stamp as mesh time when it is ahead of ours but

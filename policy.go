@@ -1,10 +1,11 @@
 package fairmesh
 
 import (
-	"github.com/fairmesh/fairmesh/bucket"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/fairmesh/fairmesh/bucket"
 )
 
 // refreshAll re-derives the policy of every tracked client.

@@ -3,10 +3,12 @@ package fairmesh
 import (
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/cespare/xxhash/v2"
+
 	"github.com/fairmesh/fairmesh/bucket"
 	"github.com/fairmesh/fairmesh/crdt"
-	"time"
 )
 
 // ErrDropped wraps every reason Receive drops a payload.

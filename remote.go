@@ -1,8 +1,10 @@
 package fairmesh
 
 import (
-	"github.com/fairmesh/fairmesh/bucket"
 	"slices"
+	"strings"
+
+	"github.com/fairmesh/fairmesh/bucket"
 )
 
 // nodeReports is what one other node last reported of a client: its two
@@ -35,35 +37,28 @@ type remoteClient struct {
 	epoch uint64
 }
 
-func (rc *remoteClient) of(node string) *nodeReports {
-	i, ok := slices.BinarySearchFunc(rc.nodes, node, func(r nodeReports, id string) int {
-		switch {
-		case r.node < id:
-			return -1
-		case r.node > id:
-			return 1
-		}
-		return 0
+// find is where node's reports are, or would be inserted, in rc.nodes.
+func (rc *remoteClient) find(node string) (int, bool) {
+	return slices.BinarySearchFunc(rc.nodes, node, func(r nodeReports, id string) int {
+		return strings.Compare(r.node, id)
 	})
+}
+
+// of returns node's reports, or nil.
+func (rc *remoteClient) of(node string) *nodeReports {
+	i, ok := rc.find(node)
 	if !ok {
 		return nil
 	}
 	return &rc.nodes[i]
 }
 
+// upsert returns node's reports, adding empty ones in order if absent.
 func (rc *remoteClient) upsert(node string) *nodeReports {
 	if r := rc.of(node); r != nil {
 		return r
 	}
-	i, _ := slices.BinarySearchFunc(rc.nodes, node, func(r nodeReports, id string) int {
-		switch {
-		case r.node < id:
-			return -1
-		case r.node > id:
-			return 1
-		}
-		return 0
-	})
+	i, _ := rc.find(node)
 	none := bucket.Report{Window: -1}
 	rc.nodes = slices.Insert(rc.nodes, i, nodeReports{node: node, newest: none, prev: none})
 	return &rc.nodes[i]

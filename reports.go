@@ -1,8 +1,9 @@
 package fairmesh
 
 import (
-	"github.com/fairmesh/fairmesh/bucket"
 	"math"
+
+	"github.com/fairmesh/fairmesh/bucket"
 )
 
 // rolloverEntry accounts a client's windows that finished since the last

@@ -1,11 +1,12 @@
 package fairmesh
 
 import (
-	"github.com/fairmesh/fairmesh/bucket"
-	"github.com/fairmesh/fairmesh/wfq"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/fairmesh/fairmesh/bucket"
+	"github.com/fairmesh/fairmesh/wfq"
 )
 
 // collect lists every client the allocation covers: those tracked here and

@@ -1,10 +1,12 @@
 package fairmesh
 
 import (
-	"github.com/fairmesh/fairmesh/bucket"
-	"github.com/fairmesh/fairmesh/crdt"
+	"cmp"
 	"slices"
 	"time"
+
+	"github.com/fairmesh/fairmesh/bucket"
+	"github.com/fairmesh/fairmesh/crdt"
 )
 
 // Tick advances the node to local time now (the same clock as Config.Clock)
@@ -56,17 +58,10 @@ func (n *Node) Tick(now time.Time) []Message {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
-
-func sortedHashes[V any](m map[uint64]V) []uint64 {
-	ks := make([]uint64, 0, len(m))
+// sortedKeys returns m's keys in order: nothing that leaves a node may
+// depend on map iteration order.
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	ks := make([]K, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)
 	}
@@ -91,7 +86,7 @@ func (n *Node) encodePendingReports(stamp crdt.Timestamp) [][]byte {
 	if len(n.pendingReports) == 0 {
 		return nil
 	}
-	hs := sortedHashes(n.pendingReports)
+	hs := sortedKeys(n.pendingReports)
 	if len(hs) > n.cfg.MaxReportsPerTick {
 		// Reports never sent before go first (a resend only guards
 		// against loss), then the biggest changes.
@@ -135,7 +130,7 @@ func (n *Node) encodePendingConf(stamp crdt.Timestamp) [][]byte {
 		return nil
 	}
 	var cs []wireConfig
-	for _, h := range sortedHashes(n.pendingConf) {
+	for _, h := range sortedKeys(n.pendingConf) {
 		if cc := n.conf[h]; cc != nil {
 			cs = n.appendConf(cs, cc)
 		}
@@ -172,7 +167,7 @@ func (n *Node) fullState(stamp crdt.Timestamp) [][]byte {
 		rs = appendReports(rs, h, byHash[h])
 	}
 	var cs []wireConfig
-	for _, h := range sortedHashes(n.conf) {
+	for _, h := range sortedKeys(n.conf) {
 		cs = n.appendConf(cs, n.conf[h])
 	}
 	out := encodeReports(n.cfg.MaxMessageBytes, stamp, rs)
