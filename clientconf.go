@@ -3,6 +3,7 @@ package fairmesh
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -131,7 +132,7 @@ func (n *Node) confFor(h uint64, id string) *clientConf {
 		if len(n.conf) >= n.cfg.MaxClients {
 			return nil
 		}
-		cc = &clientConf{id: id}
+		cc = &clientConf{id: strings.Clone(id)}
 		n.conf[h] = cc
 	}
 	return cc

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,7 +193,9 @@ func (n *Node) track(h uint64, id string, now int64) *bucket.Entry {
 		return e
 	}
 	p, share := n.newClientPolicy(h, now)
-	e, created, err := n.table.Insert(h, id, p, now)
+	// The table keeps its own copy: an ID cut from a request buffer must not
+	// pin that buffer for as long as the client is tracked.
+	e, created, err := n.table.Insert(h, strings.Clone(id), p, now)
 	if errors.Is(err, bucket.ErrFull) {
 		n.alloc.unassigned += share
 		return n.overflow

@@ -42,24 +42,35 @@ type Policy struct {
 }
 
 // Entry is one tracked client. Admit is safe for concurrent use and takes no
-// lock. The fields marked "owner" are not touched by this package after
-// creation and are guarded by the owner's lock.
+// lock. Cold is not touched by this package after creation and is guarded
+// by the owner's lock.
+//
+// An Entry is exactly one 64-byte cache line holding everything a decision
+// reads: across 100k clients each line the fast path touches is a likely
+// cache miss, so the ID's bytes (up to inlineID of them) sit in the line
+// too, and matching a request's ID against the entry needs no other memory.
 type Entry struct {
-	hash   uint64
-	id     string
 	policy atomic.Pointer[Policy]
 	slots  [2]atomic.Uint64 // window w lives in slots[w&1]
 	// lastSeen is the mesh time (ns) of the latest Admit, for idle eviction.
 	lastSeen atomic.Int64
-	// Cold is the owner's bookkeeping, kept out of line so that an Entry
-	// is one 64-byte cache line: across 100k clients every line the fast
-	// path touches is a likely cache miss.
+	// Cold is the owner's bookkeeping, kept out of line.
 	Cold *Cold
+	// idLen and idHead are the ID's length and its first inlineID bytes.
+	idLen  uint16
+	idHead [inlineID]byte
 }
 
-// Cold is the owner's per-client bookkeeping, never touched by Admit and
-// guarded by the owner's lock.
+// inlineID is how many bytes of a client ID an Entry holds in its own cache
+// line: IDs up to this length are matched without touching other memory,
+// longer ones compare the rest against Cold's copy.
+const inlineID = 22
+
+// Cold is the owner's per-client bookkeeping, guarded by the owner's lock.
+// Admit never touches it; Lookup reads only hash and id, which never change.
 type Cold struct {
+	hash uint64 // the client's xxhash64, written once before publication
+	id   string // the client's ID, written once before publication
 	// Processed is the newest finished window the owner has accounted.
 	Processed int64
 	// Reported and PrevReported are the two newest demand reports the
@@ -89,17 +100,34 @@ type Report struct {
 // and initial policy. Tables create entries with Table.Insert; NewEntry is for
 // stand-alone entries such as the overflow bucket.
 func NewEntry(hash uint64, id string, p *Policy, now int64) *Entry {
-	e := &Entry{hash: hash, id: id, Cold: &Cold{Reported: Report{Window: -1}, PrevReported: Report{Window: -1}}}
+	e := &Entry{idLen: uint16(len(id)), Cold: &Cold{hash: hash, id: id, Reported: Report{Window: -1}, PrevReported: Report{Window: -1}}}
+	copy(e.idHead[:], id)
 	e.policy.Store(p)
 	e.lastSeen.Store(now)
 	return e
 }
 
 // Hash returns the client's xxhash64.
-func (e *Entry) Hash() uint64 { return e.hash }
+func (e *Entry) Hash() uint64 { return e.Cold.hash }
 
 // ID returns the client's ID ("" for the overflow bucket).
-func (e *Entry) ID() string { return e.id }
+func (e *Entry) ID() string { return e.Cold.id }
+
+// is reports whether the entry belongs to the client id. The hash has
+// matched already; this compares the bytes, so that two IDs with the same
+// hash never share an entry.
+func (e *Entry) is(id string) bool {
+	if int(e.idLen) != len(id) {
+		return false
+	}
+	head := min(len(id), inlineID)
+	// string(bytes) == string compiles to a comparison, not a copy.
+	if string(e.idHead[:head]) != id[:head] {
+		return false
+	}
+	// hash and id in Cold are written once, before the entry is published.
+	return head == len(id) || e.Cold.id[head:] == id[head:]
+}
 
 // Policy returns the policy in force.
 func (e *Entry) Policy() *Policy { return e.policy.Load() }

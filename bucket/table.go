@@ -85,7 +85,7 @@ func (t *Table) Lookup(h uint64, id string) *Entry {
 		}
 		// The hash is stored before the pointer is published, so a
 		// published pointer always has its hash beside it.
-		if s.hash.Load() == h && e != tombstone && e.id == id {
+		if s.hash.Load() == h && e != tombstone && e.is(id) {
 			return e
 		}
 	}
@@ -141,9 +141,10 @@ func (s *shard) rehash(old *slotArray, size int) *slotArray {
 		if e == nil || e == tombstone {
 			continue
 		}
-		for j := start(e.hash, a.mask); ; j = (j + 1) & a.mask {
+		h := old.slots[i].hash.Load()
+		for j := start(h, a.mask); ; j = (j + 1) & a.mask {
 			if a.slots[j].e.Load() == nil {
-				a.slots[j].hash.Store(e.hash)
+				a.slots[j].hash.Store(h)
 				a.slots[j].e.Store(e)
 				break
 			}
@@ -157,11 +158,12 @@ func (s *shard) rehash(old *slotArray, size int) *slotArray {
 // Delete removes e if it is still in the table. Goroutines that loaded e
 // before may still count into it; those counts are lost with it.
 func (t *Table) Delete(e *Entry) bool {
-	s := t.shardOf(e.hash)
+	h := e.Hash()
+	s := t.shardOf(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.arr.Load()
-	for i, n := start(e.hash, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
+	for i, n := start(h, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
 		cur := a.slots[i].e.Load()
 		if cur == nil {
 			return false

@@ -3,8 +3,10 @@ package bucket
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/stretchr/testify/require"
@@ -249,4 +251,34 @@ func TestTableBound(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, 100, tb.Len())
+}
+
+func TestEntryIsOneCacheLine(t *testing.T) {
+	require.Equal(t, uintptr(64), unsafe.Sizeof(Entry{}))
+}
+
+// IDs that share a hash and a length, and differ only past the bytes an
+// entry holds inline, must still get entries of their own.
+func TestLongIDsWithSameHashStayApart(t *testing.T) {
+	tb := NewTable(8)
+	p := &Policy{Period: 1e9, Slice: 5, NextSlice: 5}
+	const h = 42 // forced collision
+	for _, n := range []int{inlineID - 1, inlineID, inlineID + 1, 200} {
+		a := strings.Repeat("x", n-1) + "a"
+		b := strings.Repeat("x", n-1) + "b"
+		ea, created, err := tb.Insert(h, a, p, 0)
+		require.NoError(t, err)
+		require.True(t, created)
+		eb, created, err := tb.Insert(h, b, p, 0)
+		require.NoError(t, err)
+		require.True(t, created, "len %d: %q took %q's entry", n, b, a)
+		require.NotSame(t, ea, eb)
+		require.Same(t, ea, tb.Lookup(h, a))
+		require.Same(t, eb, tb.Lookup(h, b))
+		require.Nil(t, tb.Lookup(h, strings.Repeat("x", n-1)+"c"))
+		require.Nil(t, tb.Lookup(h, a+"a"))
+		require.Equal(t, b, eb.ID())
+		require.True(t, tb.Delete(ea))
+		require.True(t, tb.Delete(eb))
+	}
 }
