@@ -60,7 +60,10 @@ func (n *Node) intern(p bucket.Policy) *bucket.Policy {
 	if len(n.policies) >= maxInterned {
 		clear(n.policies)
 	}
-	q := &p
+	// A fresh copy, not &p: taking p's address would move p to the heap on
+	// every call, hits included, and every client is refreshed each window.
+	q := new(bucket.Policy)
+	*q = p
 	n.policies[p] = q
 	return q
 }
