@@ -78,7 +78,8 @@ type Counters struct {
 	BytesSent          uint64
 	MessagesReceived   uint64
 	DroppedMessages    uint64 // undecodable, unknown version, oversized
-	DroppedReports     uint64 // entries past MaxClients (reports or configs from peers)
+	DroppedReports     uint64 // entries past MaxClients (reports or configs from peers), or configs whose ID's hash is another's
+	Collisions         uint64 // client IDs refused or sent to overflow because another ID with the same hash is known
 	ClockOffsetRejects uint64 // remote timestamps too far ahead, not adopted
 }
 

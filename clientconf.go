@@ -90,9 +90,9 @@ func (n *Node) UpdateClientWeight(clientID string, weight int) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	h := xxhash.Sum64String(clientID)
-	cc := n.confFor(h, clientID)
-	if cc == nil {
-		return errTooManyConfigured
+	cc, err := n.confFor(h, clientID)
+	if err != nil {
+		return err
 	}
 	cc.weight.Merge(crdt.LWW[int]{Value: weight, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
 	n.configChanged(h)
@@ -115,27 +115,51 @@ func (n *Node) UpdateClientRateLimit(clientID string, rate int, period time.Dura
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	h := xxhash.Sum64String(clientID)
-	cc := n.confFor(h, clientID)
-	if cc == nil {
-		return errTooManyConfigured
+	cc, err := n.confFor(h, clientID)
+	if err != nil {
+		return err
 	}
 	cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{rate, period}, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
 	n.configChanged(h)
 	return nil
 }
 
-// confFor returns the client's registers, creating them; nil when
-// MaxClients clients are configured already.
-func (n *Node) confFor(h uint64, id string) *clientConf {
+// confFor returns the client's registers, creating them. It refuses when
+// MaxClients clients are configured already, and when another client with
+// the same 64-bit hash is configured: registers are keyed by hash, and an
+// update for one ID must never land in another's. A client with the same
+// hash that is only tracked gives way: configuration is the operator's word,
+// so the tracked client is dropped and lands in the overflow bucket from
+// its next request (see track).
+func (n *Node) confFor(h uint64, id string) (*clientConf, error) {
 	cc := n.conf[h]
-	if cc == nil {
-		if len(n.conf) >= n.cfg.MaxClients {
-			return nil
+	if cc != nil {
+		if cc.id != id {
+			n.counters.Collisions++
+			return nil, hashCollision(id, cc.id)
 		}
-		cc = &clientConf{id: strings.Clone(id)}
-		n.conf[h] = cc
+		return cc, nil
 	}
-	return cc
+	if len(n.conf) >= n.cfg.MaxClients {
+		return nil, errTooManyConfigured
+	}
+	if e := n.table.LookupHash(h); e != nil && e.ID() != id {
+		n.table.Delete(e)
+		n.counters.Collisions++
+	}
+	cc = &clientConf{id: strings.Clone(id)}
+	n.conf[h] = cc
+	return cc, nil
+}
+
+// ErrHashCollision is wrapped by the errors that refuse a client ID whose
+// 64-bit hash is that of another client this node knows. Two such IDs are
+// never equal and never share state; the mesh names clients by hash, so
+// the one that came second is refused or served by the overflow bucket.
+var ErrHashCollision = errors.New("fairmesh: client ID hash collision")
+
+func hashCollision(id, other string) error {
+	return fmt.Errorf("%w: %q has the same 64-bit hash as %q, which this node knows already; use another ID", ErrHashCollision, id, other)
 }
 
 // errTooManyConfigured refuses a config update past the bound.

@@ -192,6 +192,14 @@ func (n *Node) track(h uint64, id string, now int64) *bucket.Entry {
 	if e := n.table.Lookup(h, id); e != nil {
 		return e
 	}
+	// The node and the mesh key a client's state by its 64-bit hash, so a
+	// second ID with a known hash (crafted, most likely: xxhash is not a
+	// keyed hash) must not get an entry of its own, nor the first one's
+	// config; it shares the overflow bucket with the clients nobody knows.
+	if cc := n.conf[h]; (cc != nil && cc.id != id) || n.table.LookupHash(h) != nil {
+		n.counters.Collisions++
+		return n.overflow
+	}
 	p, share := n.newClientPolicy(h, now)
 	// The table keeps its own copy: an ID cut from a request buffer must not
 	// pin that buffer for as long as the client is tracked.

@@ -87,8 +87,8 @@ func (n *Node) mergeReports(from string, rs []wireReport) {
 
 func (n *Node) mergeConfig(c wireConfig) {
 	h := xxhash.Sum64String(c.id)
-	cc := n.confFor(h, c.id)
-	if cc == nil {
+	cc, err := n.confFor(h, c.id)
+	if err != nil {
 		n.counters.DroppedReports++
 		return
 	}

@@ -22,6 +22,9 @@ func (n *Node) Client(clientID string) (ClientStatus, error) {
 	h := xxhash.Sum64String(clientID)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if cc := n.conf[h]; cc != nil && cc.id != clientID {
+		return ClientStatus{}, hashCollision(clientID, cc.id)
+	}
 	return n.clientStatus(h, clientID, n.table.Lookup(h, clientID), now), nil
 }
 
@@ -139,6 +142,10 @@ func (n *Node) CheckInvariants() error {
 			err = fmt.Errorf("fairmesh: client %q slice %d exceeds its allowance %d", e.ID(), p.Slice, p.Limit)
 		case e.Cold.PrevReported.Window >= 0 && e.Cold.PrevReported.Window >= e.Cold.Reported.Window:
 			err = fmt.Errorf("fairmesh: client %q reports out of order (%d then %d)", e.ID(), e.Cold.PrevReported.Window, e.Cold.Reported.Window)
+		case n.table.LookupHash(e.Hash()) != e:
+			err = fmt.Errorf("fairmesh: client %q shares its hash with %q", e.ID(), n.table.LookupHash(e.Hash()).ID())
+		case n.conf[e.Hash()] != nil && n.conf[e.Hash()].id != e.ID():
+			err = fmt.Errorf("fairmesh: client %q is tracked under the config of %q", e.ID(), n.conf[e.Hash()].id)
 		}
 		return err == nil
 	})

@@ -92,6 +92,24 @@ func (t *Table) Lookup(h uint64, id string) *Entry {
 	return nil
 }
 
+// LookupHash returns an entry whose client has hash h, whatever its ID, or
+// nil. It is for owners that key other state by hash and must notice a
+// second ID with a known hash.
+func (t *Table) LookupHash(h uint64) *Entry {
+	a := t.shardOf(h).arr.Load()
+	for i, n := start(h, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
+		s := &a.slots[i]
+		e := s.e.Load()
+		if e == nil {
+			return nil
+		}
+		if s.hash.Load() == h && e != tombstone {
+			return e
+		}
+	}
+	return nil
+}
+
 // Insert returns the entry for (h, id), creating it with policy p at mesh
 // time now if it is absent. created reports whether it is new. When the table
 // is full and the entry absent, it returns ErrFull.

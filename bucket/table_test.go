@@ -278,7 +278,10 @@ func TestLongIDsWithSameHashStayApart(t *testing.T) {
 		require.Nil(t, tb.Lookup(h, strings.Repeat("x", n-1)+"c"))
 		require.Nil(t, tb.Lookup(h, a+"a"))
 		require.Equal(t, b, eb.ID())
+		require.Same(t, ea, tb.LookupHash(h), "LookupHash finds the first of the two")
 		require.True(t, tb.Delete(ea))
+		require.Same(t, eb, tb.LookupHash(h))
 		require.True(t, tb.Delete(eb))
+		require.Nil(t, tb.LookupHash(h))
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -34,7 +35,7 @@ func (h *handler) putWeight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.node.UpdateClientWeight(client, *req.Weight); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "weight")
+		writeUpdateError(w, err, "weight")
 		return
 	}
 	h.writeClient(w, client)
@@ -84,7 +85,7 @@ func (h *handler) putLimit(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(strings.ToLower(err.Error()), "period") {
 			field = "period"
 		}
-		writeError(w, http.StatusBadRequest, err.Error(), field)
+		writeUpdateError(w, err, field)
 		return
 	}
 	h.writeClient(w, client)
@@ -100,10 +101,21 @@ func (h *handler) getClient(w http.ResponseWriter, r *http.Request) {
 	h.writeClient(w, client)
 }
 
+// writeUpdateError answers a refused config update: 409 when the client ID
+// collides with another's (the request is well formed, the ID is taken),
+// 400 naming field otherwise.
+func writeUpdateError(w http.ResponseWriter, err error, field string) {
+	if errors.Is(err, fairmesh.ErrHashCollision) {
+		writeError(w, http.StatusConflict, err.Error(), "client")
+		return
+	}
+	writeError(w, http.StatusBadRequest, err.Error(), field)
+}
+
 func (h *handler) writeClient(w http.ResponseWriter, client string) {
 	cs, err := h.node.Client(client)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		writeUpdateError(w, err, "client")
 		return
 	}
 	writeJSON(w, http.StatusOK, clientJSON(cs))

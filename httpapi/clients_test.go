@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/fairmesh/fairmesh"
 	"github.com/fairmesh/fairmesh/httpapi"
+	"github.com/fairmesh/fairmesh/internal/testids"
 )
 
 func intp(v int) *int { return &v }
@@ -154,4 +156,18 @@ func TestListClientsEmptyIsAnEmptyArray(t *testing.T) {
 	rec := f.do(t, "GET", "/v1/clients", "")
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.JSONEq(t, `{"clients":[],"truncated":false}`, rec.Body.String())
+}
+
+// An update for an ID whose hash is a configured client's answers 409,
+// names the client, and changes nothing.
+func TestPutForACollidingIDIsAConflict(t *testing.T) {
+	f := newFixture(t, fairmesh.Config{}, httpapi.Options{})
+	require.Equal(t, http.StatusOK, f.do(t, "PUT", "/v1/clients/gold/weight", `{"weight":5}`).Code)
+	evil := url.PathEscape(testids.Colliding("gold", "evil"))
+
+	e := requireError(t, f.do(t, "PUT", "/v1/clients/"+evil+"/weight", `{"weight":1}`), http.StatusConflict, "client")
+	assert.Contains(t, e.Error, "same 64-bit hash")
+	requireError(t, f.do(t, "PUT", "/v1/clients/"+evil+"/limit", `{"rate":1,"period":"1s"}`), http.StatusConflict, "client")
+	requireError(t, f.do(t, "GET", "/v1/clients/"+evil, ""), http.StatusConflict, "client")
+	assert.Equal(t, 5, f.client(t, "gold").Config.Weight)
 }

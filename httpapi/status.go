@@ -31,6 +31,8 @@ func (h *handler) getStatus(w http.ResponseWriter, r *http.Request) {
 			BytesSent:          s.Counters.BytesSent,
 			MessagesReceived:   s.Counters.MessagesReceived,
 			DroppedMessages:    s.Counters.DroppedMessages,
+			DroppedReports:     s.Counters.DroppedReports,
+			Collisions:         s.Counters.Collisions,
 			ClockOffsetRejects: s.Counters.ClockOffsetRejects,
 		},
 	}

@@ -136,5 +136,7 @@ type Counters struct {
 	BytesSent          uint64 `json:"bytes_sent"`
 	MessagesReceived   uint64 `json:"messages_received"`
 	DroppedMessages    uint64 `json:"dropped_messages"`
+	DroppedReports     uint64 `json:"dropped_reports"`
+	Collisions         uint64 `json:"hash_collisions"`
 	ClockOffsetRejects uint64 `json:"clock_offset_rejects"`
 }

@@ -87,6 +87,8 @@ func printStatus(w io.Writer, s httpapi.Status) error {
 		{"messages sent", fmt.Sprintf("%d (%d bytes)", c.MessagesSent, c.BytesSent)},
 		{"messages received", strconv.FormatUint(c.MessagesReceived, 10)},
 		{"messages dropped", strconv.FormatUint(c.DroppedMessages, 10)},
+		{"reports dropped", strconv.FormatUint(c.DroppedReports, 10)},
+		{"hash collisions", strconv.FormatUint(c.Collisions, 10)},
 		{"clock offset rejects", strconv.FormatUint(c.ClockOffsetRejects, 10)},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])

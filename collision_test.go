@@ -1,0 +1,109 @@
+package fairmesh
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fairmesh/fairmesh/clock"
+	"github.com/fairmesh/fairmesh/internal/testids"
+)
+
+// collidingID returns an ID whose xxhash64 is victim's.
+func collidingID(t *testing.T, victim string) string {
+	t.Helper()
+	id := testids.Colliding(victim, "evil")
+	require.NotEqual(t, victim, id)
+	require.Equal(t, xxhash.Sum64String(victim), xxhash.Sum64String(id), "the constructed ID must collide")
+	return id
+}
+
+func collisionNode(t *testing.T) (*Node, *clock.ManualClock) {
+	clk := clock.NewManualClock(time.Unix(1000, 0))
+	n, err := NewNode(Config{Clock: clk, DefaultRate: 5, DefaultPeriod: time.Second})
+	require.NoError(t, err)
+	return n, clk
+}
+
+// An update for an ID whose hash is a configured client's is refused and
+// leaves that client's config as it was.
+func TestCollidingIDCannotChangeAnotherClientsConfig(t *testing.T) {
+	n, _ := collisionNode(t)
+	victim := "gold"
+	evil := collidingID(t, victim)
+	require.NoError(t, n.UpdateClientRateLimit(victim, 100, time.Second))
+	require.NoError(t, n.UpdateClientWeight(victim, 7))
+
+	err := n.UpdateClientRateLimit(evil, 1, time.Second)
+	require.True(t, errors.Is(err, ErrHashCollision), "got %v", err)
+	err = n.UpdateClientWeight(evil, 0)
+	require.True(t, errors.Is(err, ErrHashCollision), "got %v", err)
+	_, err = n.Client(evil)
+	require.True(t, errors.Is(err, ErrHashCollision), "got %v", err)
+
+	cs, err := n.Client(victim)
+	require.NoError(t, err)
+	require.Equal(t, 7, cs.Config.Weight)
+	require.Equal(t, 100, cs.Config.Rate)
+	require.Equal(t, uint64(2), n.Status().Counters.Collisions, "the two refused updates are counted")
+}
+
+// A colliding ID that sends requests neither gets the configured client's
+// limit nor eats into its allowance: it is served by the overflow bucket.
+func TestCollidingIDIsServedByOverflow(t *testing.T) {
+	n, clk := collisionNode(t)
+	victim := "gold"
+	evil := collidingID(t, victim)
+	require.NoError(t, n.UpdateClientRateLimit(victim, 100, time.Second))
+	clk.Advance(time.Second)
+
+	evilAdmitted := 0
+	for range 50 {
+		if n.Allow(evil) {
+			evilAdmitted++
+		}
+	}
+	victimAdmitted := 0
+	for range 150 {
+		if n.Allow(victim) {
+			victimAdmitted++
+		}
+	}
+	require.LessOrEqual(t, evilAdmitted, 5, "the collider got more than the default limit")
+	require.Equal(t, 100, victimAdmitted, "the collider ate into the victim's allowance")
+	require.Equal(t, 1, n.Status().TrackedClients)
+	require.NoError(t, n.CheckInvariants())
+}
+
+// When the colliding ID is tracked first and the real client is configured
+// afterwards, the operator's config wins: the collider is dropped to the
+// overflow bucket and the configured client gets its own entry and limit.
+func TestConfigWinsOverATrackedCollider(t *testing.T) {
+	n, clk := collisionNode(t)
+	victim := "gold"
+	evil := collidingID(t, victim)
+	require.True(t, n.Allow(evil))
+	require.Equal(t, 1, n.Status().TrackedClients)
+
+	require.NoError(t, n.UpdateClientRateLimit(victim, 100, time.Second))
+	require.Equal(t, 0, n.Status().TrackedClients)
+	clk.Advance(time.Second)
+	victimAdmitted := 0
+	for range 150 {
+		if n.Allow(victim) {
+			victimAdmitted++
+		}
+	}
+	require.Equal(t, 100, victimAdmitted)
+	evilAdmitted := 0
+	for range 50 {
+		if n.Allow(evil) {
+			evilAdmitted++
+		}
+	}
+	require.LessOrEqual(t, evilAdmitted, 5)
+	require.NoError(t, n.CheckInvariants())
+}
