@@ -144,8 +144,6 @@ func (n *Node) CheckInvariants() error {
 			err = fmt.Errorf("fairmesh: client %q reports out of order (%d then %d)", e.ID(), e.Cold.PrevReported.Window, e.Cold.Reported.Window)
 		case n.table.LookupHash(e.Hash()) != e:
 			err = fmt.Errorf("fairmesh: client %q shares its hash with %q", e.ID(), n.table.LookupHash(e.Hash()).ID())
-		case n.conf[e.Hash()] != nil && n.conf[e.Hash()].id != e.ID():
-			err = fmt.Errorf("fairmesh: client %q is tracked under the config of %q", e.ID(), n.conf[e.Hash()].id)
 		}
 		return err == nil
 	})
