@@ -285,3 +285,37 @@ func TestLongIDsWithSameHashStayApart(t *testing.T) {
 		require.Nil(t, tb.LookupHash(h))
 	}
 }
+
+// Matching an ID longer than the inline head reads the copy kept in Cold,
+// whose other fields the owner writes under its own lock meanwhile: the
+// race detector must see no conflict (hash and id never change).
+func TestLongIDLookupRacesOwnerBookkeeping(t *testing.T) {
+	tb := NewTable(4)
+	id := strings.Repeat("long-client-id/", 4)
+	h := xxhash.Sum64String(id)
+	e, _, err := tb.Insert(h, id, policy(MaxCount), 0)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range 5000 {
+			e.Cold.Share = float64(i) // the owner's bookkeeping
+			e.Cold.Demand = uint64(i)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range 5000 {
+			if got := tb.Lookup(h, id); got != e {
+				t.Errorf("lookup = %p, want %p", got, e)
+				return
+			}
+			e.Admit(1, 1)
+		}
+	}()
+	wg.Wait()
+	att, adm := e.Counts(0)
+	require.Equal(t, uint64(5000), att)
+	require.Equal(t, uint64(5000), adm)
+}
