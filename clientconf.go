@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/fairmesh/fairmesh/crdt"
 )
 
@@ -89,7 +87,7 @@ func (n *Node) UpdateClientWeight(clientID string, weight int) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	h := xxhash.Sum64String(clientID)
+	h := n.hashID(clientID)
 	cc, err := n.confFor(h, clientID)
 	if err != nil {
 		return err
@@ -114,7 +112,7 @@ func (n *Node) UpdateClientRateLimit(clientID string, rate int, period time.Dura
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	h := xxhash.Sum64String(clientID)
+	h := n.hashID(clientID)
 	cc, err := n.confFor(h, clientID)
 	if err != nil {
 		return err

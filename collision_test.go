@@ -2,6 +2,7 @@ package fairmesh
 
 import (
 	"errors"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -121,4 +122,64 @@ func TestConfigWinsOverATrackedCollider(t *testing.T) {
 	}
 	require.LessOrEqual(t, evilAdmitted, 5)
 	requireNoSharedHashes(t, n)
+}
+
+// With a HashKey, an ID crafted against the public hash no longer collides:
+// both clients are tracked apart, each with its own allowance.
+func TestHashKeyDefeatsACraftedCollision(t *testing.T) {
+	clk := clock.NewManualClock(time.Unix(1000, 0))
+	n, err := NewNode(Config{Clock: clk, DefaultRate: 5, DefaultPeriod: time.Second, HashKey: 0x5eed})
+	require.NoError(t, err)
+	victim := "gold"
+	evil := collidingID(t, victim)
+	require.NotEqual(t, n.hashID(victim), n.hashID(evil))
+	require.NoError(t, n.UpdateClientRateLimit(victim, 100, time.Second))
+	require.NoError(t, n.UpdateClientRateLimit(evil, 20, time.Second), "a keyed node has no reason to refuse it")
+	clk.Advance(time.Second)
+	count := func(id string, tries int) (admitted int) {
+		for range tries {
+			if n.Allow(id) {
+				admitted++
+			}
+		}
+		return admitted
+	}
+	require.Equal(t, 20, count(evil, 50))
+	require.Equal(t, 100, count(victim, 150))
+	require.Equal(t, 2, n.Status().TrackedClients)
+	require.Zero(t, n.Status().Counters.Collisions)
+	requireNoSharedHashes(t, n)
+}
+
+// keyedHash must be exactly the library's seeded xxhash64, for every length
+// (the short path, the 32-byte stripes, and every tail).
+func TestKeyedHashIsSeededXXHash(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 300)
+	for n := range len(buf) {
+		for range 4 {
+			for i := range buf[:n] {
+				buf[i] = byte(r.Uint32())
+			}
+			key := r.Uint64()
+			if r.IntN(4) == 0 {
+				key = 0 // no key: plain xxhash64
+			}
+			d := xxhash.NewWithSeed(key)
+			_, _ = d.Write(buf[:n])
+			if got, want := keyedHash(key, string(buf[:n])), d.Sum64(); got != want {
+				t.Fatalf("length %d, key %x: %x, want %x", n, key, got, want)
+			}
+			if key == 0 && keyedHash(0, string(buf[:n])) != xxhash.Sum64(buf[:n]) {
+				t.Fatalf("length %d: without a key the hash is not xxhash64", n)
+			}
+		}
+	}
+}
+
+func TestKeyedHash(t *testing.T) {
+	require.NotEqual(t, xxhash.Sum64String("gold"), keyedHash(1, "gold"))
+	require.NotEqual(t, keyedHash(1, "gold"), keyedHash(2, "gold"))
+	require.Equal(t, keyedHash(7, "gold"), keyedHash(7, "gold"))
+	require.Zero(t, testing.AllocsPerRun(100, func() { keyedHash(7, "client-00000042") }))
 }

@@ -76,6 +76,13 @@ type Config struct {
 	// Past it, new clients share one overflow bucket at the default limit.
 	// 0: DefaultMaxClients.
 	MaxClients int
+	// HashKey keys the 64-bit hash by which a node tracks clients and nodes
+	// name them to each other. 0: plain xxhash64, for which anyone who
+	// chooses client IDs can make an ID with another's hash in a
+	// microsecond (see ErrHashCollision for what a node then does). Every
+	// node of a mesh must use the same key; gossip.Mesh derives it from the
+	// gossip key unless it is set.
+	HashKey uint64
 	// IdleTimeout evicts a client's counters after this long without a
 	// request (default 5m); it is raised to two of the client's windows so
 	// that eviction never reopens a window.

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/fairmesh/fairmesh/bucket"
 	"github.com/fairmesh/fairmesh/crdt"
 )
@@ -149,7 +147,7 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	if now >= n.nextMaintain.Load() {
 		n.maintainInline(now)
 	}
-	h := xxhash.Sum64String(clientID)
+	h := n.hashID(clientID)
 	e := n.table.Lookup(h, clientID)
 	if e == nil {
 		e = n.track(h, clientID, now)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/fairmesh/fairmesh/bucket"
 	"github.com/fairmesh/fairmesh/crdt"
 )
@@ -86,7 +84,7 @@ func (n *Node) mergeReports(from string, rs []wireReport) {
 }
 
 func (n *Node) mergeConfig(c wireConfig) {
-	h := xxhash.Sum64String(c.id)
+	h := n.hashID(c.id)
 	cc, err := n.confFor(h, c.id)
 	if err != nil {
 		n.counters.DroppedReports++

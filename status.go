@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/fairmesh/fairmesh/bucket"
 )
 
@@ -19,7 +17,7 @@ func (n *Node) Client(clientID string) (ClientStatus, error) {
 		return ClientStatus{}, err
 	}
 	now := n.meshNow()
-	h := xxhash.Sum64String(clientID)
+	h := n.hashID(clientID)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if cc := n.conf[h]; cc != nil && cc.id != clientID {

@@ -56,10 +56,14 @@ func (p *picker) next(n int) int {
 
 // newFairmesh returns a node with the clock `fairmesh serve` uses and a
 // limit high enough that every request is a full decision that admits.
-func newFairmesh(b *testing.B) *fairmesh.Node {
+func newFairmesh(b *testing.B) *fairmesh.Node { return newFairmeshKeyed(b, 0) }
+
+// newFairmeshKeyed is newFairmesh with a keyed client hash, as a mesh with a
+// gossip key runs.
+func newFairmeshKeyed(b *testing.B, key uint64) *fairmesh.Node {
 	clk := clock.NewCoarseClock(time.Millisecond)
 	b.Cleanup(clk.Stop)
-	n, err := fairmesh.NewNode(fairmesh.Config{Clock: clk, DefaultRate: fairmesh.MaxRate, MaxClients: 2 * manyClients})
+	n, err := fairmesh.NewNode(fairmesh.Config{Clock: clk, DefaultRate: fairmesh.MaxRate, MaxClients: 2 * manyClients, HashKey: key})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -166,6 +170,7 @@ func BenchmarkAllow(b *testing.B) {
 	hot := []string{"hot-client"}
 	pool := clientIDs(manyClients)
 	b.Run("fairmesh/hot", func(b *testing.B) { runPooled(b, newFairmesh(b), hot) })
+	b.Run("fairmesh/hot-keyed", func(b *testing.B) { runPooled(b, newFairmeshKeyed(b, 0x5eed), hot) })
 	b.Run("xrate/hot", func(b *testing.B) { runPooled(b, newShardedRate(), hot) })
 	b.Run("fairmesh/100k", runFairmeshMany)
 	b.Run("xrate/100k", runXrateMany)

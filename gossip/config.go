@@ -66,6 +66,8 @@ type Config struct {
 	// encrypts and authenticates all memberlist traffic; members without
 	// it cannot join. Costs 29 bytes per packet. memberlist has no
 	// per-node identity or replay protection: the key is the credential.
+	// Unless Node.HashKey is set, the client hash is keyed from it
+	// (ClientHashKey), so members with the key name clients alike.
 	SecretKey []byte
 
 	// Timing is memberlist's failure-detection profile (zero: LANTiming).

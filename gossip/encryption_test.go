@@ -63,3 +63,34 @@ func TestEncryptionKeepsOutStrangers(t *testing.T) {
 		})
 	}
 }
+
+// TestEncryptedMeshNamesClientsAlike: with a gossip key the client hash is
+// keyed from it; every member derives the same key, so demand that one node
+// measures is seen under the same client by the others.
+func TestEncryptedMeshNamesClientsAlike(t *testing.T) {
+	key := bytes.Repeat([]byte{9}, 32)
+	c := newCluster(t, 3, func(i int) Config {
+		cfg := testConfig("", fairmesh.Config{DefaultRate: 1000})
+		cfg.SecretKey = key
+		return cfg
+	})
+	// A different key per node would leave node 0 blind to the demand node 1
+	// measures: its reports would name another client.
+	poll(t, 10*time.Second, "node 0 to see node 1's demand for the client", func() bool {
+		for range 20 {
+			c.meshes[1].Allow("acme")
+		}
+		cs, err := c.meshes[0].Client("acme")
+		return err == nil && cs.MeshDemand > 0
+	})
+}
+
+func TestClientHashKey(t *testing.T) {
+	a, b := ClientHashKey(bytes.Repeat([]byte{1}, 32)), ClientHashKey(bytes.Repeat([]byte{2}, 32))
+	if a == 0 || b == 0 || a == b {
+		t.Fatalf("keys %x and %x: want two different non-zero keys", a, b)
+	}
+	if ClientHashKey(bytes.Repeat([]byte{1}, 32)) != a {
+		t.Fatal("the derivation is not deterministic")
+	}
+}

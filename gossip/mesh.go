@@ -69,6 +69,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		cfg.Node.Clock = m.owned
 	}
 	m.clock = cfg.Node.Clock
+	if cfg.Node.HashKey == 0 && len(cfg.SecretKey) > 0 {
+		cfg.Node.HashKey = ClientHashKey(cfg.SecretKey)
+	}
 	node, err := fairmesh.NewNode(cfg.Node)
 	if err != nil {
 		m.stopClock()
