@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +62,13 @@ func TestThreeProcessMesh(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 
+	// As production runs it: encrypted gossip, and so client hashes keyed
+	// from the gossip key, which all three must derive alike for the
+	// weights below to hold across them.
+	keyFile := filepath.Join(t.TempDir(), "gossip.key")
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x42}, 32))
+	require.NoError(t, os.WriteFile(keyFile, []byte(key+"\n"), 0o600))
+
 	httpPorts, gossipPorts := freePorts(t, 3), freePorts(t, 3)
 	procs := make([]*proc, 3)
 	for i := range procs {
@@ -74,7 +83,8 @@ func TestThreeProcessMesh(t *testing.T) {
 			"--http", "127.0.0.1:"+strconv.Itoa(httpPorts[i]),
 			"--bind", gossip, "--advertise", gossip, "--join", strings.Join(join, ","),
 			"--capacity", strconv.Itoa(procCapacity), "--capacity-period", "1s",
-			"--gossip-interval", "50ms", "--push-pull-interval", "2s")
+			"--gossip-interval", "50ms", "--push-pull-interval", "2s",
+			"--gossip-key-file", keyFile)
 	}
 	// Whatever happens below, every process is stopped and waited for.
 	t.Cleanup(func() {
