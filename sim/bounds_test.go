@@ -27,6 +27,9 @@ func TestBuiltinBounds(t *testing.T) {
 			if testing.Short() && longScenarios[name] {
 				t.Skip("long scenario; run without -short")
 			}
+			// Runs share nothing; the two long ones then take one core each
+			// instead of queueing (they dominate the race run in CI).
+			t.Parallel()
 			sc, err := Builtin(name)
 			if err != nil {
 				t.Fatal(err)
