@@ -143,6 +143,8 @@ func (n *Node) confFor(h uint64, id string) (*clientConf, error) {
 	}
 	if e := n.table.LookupHash(h); e != nil && e.ID() != id {
 		n.table.Delete(e)
+		// Its queued reports would speak for the configured client.
+		delete(n.pendingReports, h)
 		n.counters.Collisions++
 	}
 	cc = &clientConf{id: strings.Clone(id)}

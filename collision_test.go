@@ -104,8 +104,14 @@ func TestConfigWinsOverATrackedCollider(t *testing.T) {
 	require.True(t, n.Allow(evil))
 	require.Equal(t, 1, n.Status().TrackedClients)
 
+	n.SetMember("peer", MemberAlive) // with a peer, demand reports are queued
+	clk.Advance(time.Second)
+	n.Allow(evil) // a finished window: the collider now has a report queued
+	require.NotEmpty(t, n.pendingReports)
 	require.NoError(t, n.UpdateClientRateLimit(victim, 100, time.Second))
 	require.Equal(t, 0, n.Status().TrackedClients)
+	require.Empty(t, n.pendingReports, "the collider's reports would speak for the configured client")
+	n.SetMember("peer", MemberLeft) // alone again: the whole allowance is this node's
 	clk.Advance(time.Second)
 	victimAdmitted := 0
 	for range 150 {
