@@ -69,7 +69,7 @@ const inlineID = 22
 // Cold is the owner's per-client bookkeeping, guarded by the owner's lock.
 // Admit never touches it; Lookup reads only hash and id, which never change.
 type Cold struct {
-	hash uint64 // the client's xxhash64, written once before publication
+	hash uint64 // the client's hash as the owner computed it, written once before publication
 	id   string // the client's ID, written once before publication
 	// Processed is the newest finished window the owner has accounted.
 	Processed int64
@@ -107,7 +107,7 @@ func NewEntry(hash uint64, id string, p *Policy, now int64) *Entry {
 	return e
 }
 
-// Hash returns the client's xxhash64.
+// Hash returns the client's hash, as the owner gave it to Insert or NewEntry.
 func (e *Entry) Hash() uint64 { return e.Cold.hash }
 
 // ID returns the client's ID ("" for the overflow bucket).
