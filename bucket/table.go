@@ -38,7 +38,8 @@ type shard struct {
 	_     [40]byte
 }
 
-// Table is a sharded hash table of Entries keyed by (xxhash64, client ID).
+// Table is a sharded hash table of Entries keyed by (64-bit hash, client ID);
+// the owner computes the hash (fairmesh: xxhash64, keyed or not).
 // Lookup takes no lock and allocates nothing; Insert and Delete lock one
 // shard. It holds at most Max entries. Safe for concurrent use.
 type Table struct {
