@@ -76,7 +76,16 @@ func (t *Table) shardOf(h uint64) *shard { return &t.shards[h&(shardCount-1)] }
 func start(h uint64, mask uint64) uint64 { return (h >> 8) & mask }
 
 // Lookup returns the entry for (h, id), or nil.
-func (t *Table) Lookup(h uint64, id string) *Entry {
+func (t *Table) Lookup(h uint64, id string) *Entry { return t.probe(h, id, false) }
+
+// LookupHash returns an entry whose client has hash h, whatever its ID, or
+// nil. It is for owners that key other state by hash and must notice a
+// second ID with a known hash.
+func (t *Table) LookupHash(h uint64) *Entry { return t.probe(h, "", true) }
+
+// probe walks h's probe chain for the entry of (h, id), or of h alone when
+// anyID is set.
+func (t *Table) probe(h uint64, id string, anyID bool) *Entry {
 	a := t.shardOf(h).arr.Load()
 	for i, n := start(h, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
 		s := &a.slots[i]
@@ -86,25 +95,7 @@ func (t *Table) Lookup(h uint64, id string) *Entry {
 		}
 		// The hash is stored before the pointer is published, so a
 		// published pointer always has its hash beside it.
-		if s.hash.Load() == h && e != tombstone && e.is(id) {
-			return e
-		}
-	}
-	return nil
-}
-
-// LookupHash returns an entry whose client has hash h, whatever its ID, or
-// nil. It is for owners that key other state by hash and must notice a
-// second ID with a known hash.
-func (t *Table) LookupHash(h uint64) *Entry {
-	a := t.shardOf(h).arr.Load()
-	for i, n := start(h, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
-		s := &a.slots[i]
-		e := s.e.Load()
-		if e == nil {
-			return nil
-		}
-		if s.hash.Load() == h && e != tombstone {
+		if s.hash.Load() == h && e != tombstone && (anyID || e.is(id)) {
 			return e
 		}
 	}
