@@ -83,6 +83,13 @@ type Config struct {
 	// node of a mesh must use the same key; gossip.Mesh derives it from the
 	// gossip key unless it is set.
 	HashKey uint64
+	// TableSeed decides where this node's client table places each client
+	// (see bucket.Table). It stays on the node: nodes need not agree on it.
+	// With a secret random seed, no one who chooses client IDs can make
+	// them share a probe chain, which would make every lookup of them walk
+	// it; with 0, a fixed seed, they can by trying IDs. Outcomes do not
+	// depend on it. `fairmesh serve` draws a random one at start.
+	TableSeed uint64
 	// IdleTimeout evicts a client's counters after this long without a
 	// request (default 5m); it is raised to two of the client's windows so
 	// that eviction never reopens a window.

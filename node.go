@@ -84,7 +84,7 @@ func NewNode(cfg Config) (*Node, error) {
 	cfg = cfg.withDefaults()
 	n := &Node{
 		cfg:            cfg,
-		table:          bucket.NewTable(cfg.MaxClients),
+		table:          bucket.NewTable(cfg.MaxClients, cfg.TableSeed),
 		conf:           map[uint64]*clientConf{},
 		peer:           map[uint64]*remoteClient{},
 		mem:            map[string]MemberState{},

@@ -13,7 +13,7 @@ import (
 // the misses measured are the table's own.
 func BenchmarkLookupAdmit(b *testing.B) {
 	const n = 100_000
-	tb := NewTable(n)
+	tb := NewTable(n, 0)
 	p := &Policy{Period: 1e9, Slice: MaxCount, NextSlice: MaxCount}
 	for i := range n {
 		id := fmt.Sprintf("client-%08d", i)

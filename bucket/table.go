@@ -20,6 +20,7 @@ var tombstone = &Entry{}
 type slotArray struct {
 	slots []slot
 	mask  uint64
+	shift uint // a placed hash's bits just under the shard's are the start
 }
 
 // slot keeps the hash beside the pointer so that a probe compares hashes
@@ -42,26 +43,53 @@ type shard struct {
 // the owner computes the hash (fairmesh: xxhash64, keyed or not).
 // Lookup takes no lock and allocates nothing; Insert and Delete lock one
 // shard. It holds at most Max entries. Safe for concurrent use.
+//
+// Where an entry sits (its shard and the start of its probe chain) is not
+// the hash's own bits but the top bits of the hash times a multiplier drawn
+// from the table's seed. The owner's hash may be public (plain xxhash64):
+// anyone could then choose thousands of IDs whose hashes share their low
+// bits, put them all in one probe chain, and make every lookup there walk
+// it. With a secret seed, two distinct hashes land in the same place with
+// probability about 2^-b for b placement bits, whatever IDs were chosen
+// (multiply-shift hashing), so chains stay as short as random ones.
 type Table struct {
 	shards [shardCount]shard
 	max    int64
 	count  atomic.Int64
+	mult   uint64 // odd, from the seed
 }
 
-// NewTable returns a table that holds at most max entries (max >= 1).
-func NewTable(max int) *Table {
+// NewTable returns a table that holds at most max entries (max >= 1),
+// placing entries by seed. A table facing IDs that callers choose should
+// get a secret, random seed; its value changes nothing else.
+func NewTable(max int, seed uint64) *Table {
 	if max < 1 {
 		max = 1
 	}
-	t := &Table{max: int64(max)}
+	t := &Table{max: int64(max), mult: mix64(seed) | 1}
 	for i := range t.shards {
 		t.shards[i].arr.Store(newSlotArray(8))
 	}
 	return t
 }
 
+// mix64 is splitmix64's finaliser: distinct seeds (0 too) give unrelated
+// multipliers.
+func mix64(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
+}
+
+const shardBits = 8 // log2(shardCount)
+
 func newSlotArray(n int) *slotArray {
-	return &slotArray{slots: make([]slot, n), mask: uint64(n - 1)}
+	bits := uint(0)
+	for 1<<bits < n {
+		bits++
+	}
+	return &slotArray{slots: make([]slot, n), mask: uint64(n - 1), shift: 64 - shardBits - bits}
 }
 
 // Len returns the number of entries.
@@ -70,10 +98,13 @@ func (t *Table) Len() int { return int(t.count.Load()) }
 // Max returns the bound on entries.
 func (t *Table) Max() int { return int(t.max) }
 
-func (t *Table) shardOf(h uint64) *shard { return &t.shards[h&(shardCount-1)] }
+// place is where hash h goes: its top shardBits choose the shard, the bits
+// under them the probe chain's start.
+func (t *Table) place(h uint64) uint64 { return h * t.mult }
 
-// probe start uses the hash bits above the shard bits.
-func start(h uint64, mask uint64) uint64 { return (h >> 8) & mask }
+func (t *Table) shardOf(p uint64) *shard { return &t.shards[p>>(64-shardBits)] }
+
+func (a *slotArray) start(p uint64) uint64 { return (p >> a.shift) & a.mask }
 
 // Lookup returns the entry for (h, id), or nil.
 func (t *Table) Lookup(h uint64, id string) *Entry { return t.probe(h, id, false) }
@@ -86,8 +117,9 @@ func (t *Table) LookupHash(h uint64) *Entry { return t.probe(h, "", true) }
 // probe walks h's probe chain for the entry of (h, id), or of h alone when
 // anyID is set.
 func (t *Table) probe(h uint64, id string, anyID bool) *Entry {
-	a := t.shardOf(h).arr.Load()
-	for i, n := start(h, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
+	p := t.place(h)
+	a := t.shardOf(p).arr.Load()
+	for i, n := a.start(p), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
 		s := &a.slots[i]
 		e := s.e.Load()
 		if e == nil {
@@ -102,11 +134,12 @@ func (t *Table) probe(h uint64, id string, anyID bool) *Entry {
 	return nil
 }
 
-// Insert returns the entry for (h, id), creating it with policy p at mesh
+// Insert returns the entry for (h, id), creating it with policy pol at mesh
 // time now if it is absent. created reports whether it is new. When the table
 // is full and the entry absent, it returns ErrFull.
-func (t *Table) Insert(h uint64, id string, p *Policy, now int64) (e *Entry, created bool, err error) {
-	s := t.shardOf(h)
+func (t *Table) Insert(h uint64, id string, pol *Policy, now int64) (e *Entry, created bool, err error) {
+	p := t.place(h)
+	s := t.shardOf(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := t.Lookup(h, id); e != nil {
@@ -122,10 +155,10 @@ func (t *Table) Insert(h uint64, id string, p *Policy, now int64) (e *Entry, cre
 		if uint64(s.live+1)*2 > a.mask+1 {
 			size *= 2
 		}
-		a = s.rehash(a, size)
+		a = s.rehash(t, a, size)
 	}
-	e = NewEntry(h, id, p, now)
-	for i := start(h, a.mask); ; i = (i + 1) & a.mask {
+	e = NewEntry(h, id, pol, now)
+	for i := a.start(p); ; i = (i + 1) & a.mask {
 		cur := a.slots[i].e.Load()
 		if cur == nil || cur == tombstone {
 			if cur == tombstone {
@@ -144,7 +177,7 @@ func (t *Table) Insert(h uint64, id string, p *Policy, now int64) (e *Entry, cre
 // rehash copies the live entries into a new array of the given size and
 // publishes it. Readers still probing the old array see a consistent old
 // view; an entry they miss sends them to Insert, which finds it.
-func (s *shard) rehash(old *slotArray, size int) *slotArray {
+func (s *shard) rehash(t *Table, old *slotArray, size int) *slotArray {
 	a := newSlotArray(size)
 	for i := range old.slots {
 		e := old.slots[i].e.Load()
@@ -152,7 +185,7 @@ func (s *shard) rehash(old *slotArray, size int) *slotArray {
 			continue
 		}
 		h := old.slots[i].hash.Load()
-		for j := start(h, a.mask); ; j = (j + 1) & a.mask {
+		for j := a.start(t.place(h)); ; j = (j + 1) & a.mask {
 			if a.slots[j].e.Load() == nil {
 				a.slots[j].hash.Store(h)
 				a.slots[j].e.Store(e)
@@ -168,12 +201,12 @@ func (s *shard) rehash(old *slotArray, size int) *slotArray {
 // Delete removes e if it is still in the table. Goroutines that loaded e
 // before may still count into it; those counts are lost with it.
 func (t *Table) Delete(e *Entry) bool {
-	h := e.Hash()
-	s := t.shardOf(h)
+	p := t.place(e.Hash())
+	s := t.shardOf(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.arr.Load()
-	for i, n := start(h, a.mask), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
+	for i, n := a.start(p), uint64(0); n <= a.mask; i, n = (i+1)&a.mask, n+1 {
 		cur := a.slots[i].e.Load()
 		if cur == nil {
 			return false
@@ -190,7 +223,7 @@ func (t *Table) Delete(e *Entry) bool {
 				for size > 8 && uint64(s.live)*4 < uint64(size) {
 					size /= 2
 				}
-				s.rehash(a, size)
+				s.rehash(t, a, size)
 			}
 			return true
 		}

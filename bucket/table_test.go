@@ -86,7 +86,7 @@ func TestCountsSaturate(t *testing.T) {
 }
 
 func TestTableInsertLookupDelete(t *testing.T) {
-	tb := NewTable(1000)
+	tb := NewTable(1000, 0)
 	ids := make([]string, 1000)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("client-%d", i)
@@ -115,7 +115,7 @@ func TestTableInsertLookupDelete(t *testing.T) {
 		require.Equal(t, i%2 == 1, e != nil, id)
 	}
 	// Colliding hashes with different IDs are distinct entries.
-	tb2 := NewTable(10)
+	tb2 := NewTable(10, 0)
 	a, _, _ := tb2.Insert(42, "x", policy(1), 0)
 	b, _, _ := tb2.Insert(42, "y", policy(1), 0)
 	require.NotSame(t, a, b)
@@ -124,7 +124,7 @@ func TestTableInsertLookupDelete(t *testing.T) {
 
 // Concurrent inserts, lookups and deletes agree with a reference map.
 func TestTableConcurrent(t *testing.T) {
-	tb := NewTable(1 << 20)
+	tb := NewTable(1<<20, 0)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -167,7 +167,7 @@ func TestTableConcurrent(t *testing.T) {
 // table that moves hot state on resize (a version that copied slots without
 // freezing them failed it).
 func TestAdmitDuringResizeCountsExactly(t *testing.T) {
-	tb := NewTable(1 << 20)
+	tb := NewTable(1<<20, 0)
 	const (
 		hot      = 64     // clients hammered while their shards grow
 		perG     = 20_000 // admits per hammering goroutine
@@ -234,7 +234,7 @@ func TestAdmitDuringResizeCountsExactly(t *testing.T) {
 
 // The table never holds more than its bound, and frees room on Delete.
 func TestTableBound(t *testing.T) {
-	tb := NewTable(100)
+	tb := NewTable(100, 0)
 	var es []*Entry
 	for i := range 150 {
 		id := fmt.Sprintf("c%d", i)
@@ -260,7 +260,7 @@ func TestEntryIsOneCacheLine(t *testing.T) {
 // IDs that share a hash and a length, and differ only past the bytes an
 // entry holds inline, must still get entries of their own.
 func TestLongIDsWithSameHashStayApart(t *testing.T) {
-	tb := NewTable(8)
+	tb := NewTable(8, 0)
 	p := &Policy{Period: 1e9, Slice: 5, NextSlice: 5}
 	const h = 42 // forced collision
 	for _, n := range []int{inlineID - 1, inlineID, inlineID + 1, 200} {
@@ -290,7 +290,7 @@ func TestLongIDsWithSameHashStayApart(t *testing.T) {
 // whose other fields the owner writes under its own lock meanwhile: the
 // race detector must see no conflict (hash and id never change).
 func TestLongIDLookupRacesOwnerBookkeeping(t *testing.T) {
-	tb := NewTable(4)
+	tb := NewTable(4, 0)
 	id := strings.Repeat("long-client-id/", 4)
 	h := xxhash.Sum64String(id)
 	e, _, err := tb.Insert(h, id, policy(MaxCount), 0)

@@ -113,7 +113,7 @@ type Config struct {
 
 	// Node configures the limiter core. Its NodeID must be "" or NodeID.
 	// A nil Node.Clock means a clock.CoarseClock owned by the Mesh and
-	// stopped by Close.
+	// stopped by Close; a zero Node.TableSeed, a secret random one.
 	Node fairmesh.Config
 }
 

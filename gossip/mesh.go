@@ -72,6 +72,9 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	if cfg.Node.HashKey == 0 && len(cfg.SecretKey) > 0 {
 		cfg.Node.HashKey = ClientHashKey(cfg.SecretKey)
 	}
+	if cfg.Node.TableSeed == 0 {
+		cfg.Node.TableSeed = randomSeed()
+	}
 	node, err := fairmesh.NewNode(cfg.Node)
 	if err != nil {
 		m.stopClock()
