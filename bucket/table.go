@@ -53,10 +53,13 @@ type shard struct {
 // probability about 2^-b for b placement bits, whatever IDs were chosen
 // (multiply-shift hashing), so chains stay as short as random ones.
 type Table struct {
+	mult uint64 // odd, from the seed; every lookup reads it
+	// Own line for mult: inserts write shard 0's lock and count, and
+	// must not evict it from every reader's cache.
+	_      [56]byte
 	shards [shardCount]shard
 	max    int64
 	count  atomic.Int64
-	mult   uint64 // odd, from the seed
 }
 
 // NewTable returns a table that holds at most max entries (max >= 1),
