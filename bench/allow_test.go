@@ -123,12 +123,11 @@ func warm(b *testing.B, l limiter, n int) {
 // limiter interface: a call through an interface makes the ID escape, and
 // the benchmark would measure an allocation neither limiter makes.
 
-// hotID is the one client of the hot-client benchmarks.
+// hotID is the one client of the hot-client benchmarks. Their loops call
+// Allow with it and nothing else: a random pick among one ID and a call
+// through an interface would add ~7 ns of harness to both limiters
+// (measured), which is not Allow's cost.
 const hotID = "hot-client"
-
-// The hot-client loops call Allow with the same ID and nothing else: a
-// random pick among one ID and a call through an interface would add ~7 ns
-// of harness to both limiters (measured), which is not Allow's cost.
 
 func runFairmeshHot(b *testing.B, n *fairmesh.Node) {
 	n.Allow(hotID)

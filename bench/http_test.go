@@ -29,9 +29,11 @@ func (d *discard) WriteHeader(status int)      { d.status = status }
 func BenchmarkHTTPAllow(b *testing.B) {
 	b.Run("handler", func(b *testing.B) {
 		h := httpapi.New(newFairmesh(b), httpapi.Options{})
-		req := httptest.NewRequest(http.MethodGet, "/v1/allow/"+hotID, nil)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
+			// One request per goroutine: ServeMux writes the matched
+			// pattern into the request it serves.
+			req := httptest.NewRequest(http.MethodGet, "/v1/allow/"+hotID, nil)
 			w := &discard{h: http.Header{}}
 			for pb.Next() {
 				clear(w.h)

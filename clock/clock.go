@@ -8,18 +8,18 @@ import (
 	"time"
 )
 
-// CoarseClock is a fairmesh.Clock that reads in about a nanosecond: a background
-// goroutine stores the wall time every Resolution, and UnixNano returns the
-// stored value. time.Now costs ~36 ns on the machines we measure on, more than the
-// rest of Allow, so `fairmesh serve` uses this clock. Its error is at most one
-// Resolution behind the wall clock, which is harmless for windows of 1 ms and
-// more. That bound holds while the Go scheduler can run the goroutine: when
-// every P spins without blocking, it runs late (measured once: up to ~60 ms
-// behind with two goroutines spinning on the 2-core CI machine; a server that waits on
-// I/O yields constantly and does not see this). A late reading only starts
-// windows late; counts stay exact per window. Stop must be called to
-// release the goroutine; Now keeps returning the last stored time after
-// Stop.
+// CoarseClock is a fairmesh.Clock that reads in about a nanosecond: a
+// background goroutine stores the wall time every Resolution, and UnixNano
+// returns the stored value. time.Now costs ~36 ns on the machines we measure
+// on, more than the rest of Allow, so `fairmesh serve` uses this clock. Its
+// error is at most one Resolution behind the wall clock, which is harmless
+// for windows of 1 ms and more. That bound holds while the Go scheduler can
+// run the goroutine: when every P spins without blocking, it runs late
+// (measured once: up to ~60 ms behind with two goroutines spinning on the
+// 2-core CI machine; a server that waits on I/O yields constantly and does
+// not see this). A late reading only starts windows late; counts stay exact
+// per window. Stop must be called to release the goroutine; UnixNano keeps
+// returning the last stored time after Stop.
 type CoarseClock struct {
 	nanos atomic.Int64
 	stop  chan struct{}
