@@ -101,12 +101,14 @@ func TestConfigWinsOverATrackedCollider(t *testing.T) {
 	n, clk := collisionNode(t)
 	victim := "gold"
 	evil := collidingID(t, victim)
-	require.True(t, n.Allow(evil))
+	for range 4 {
+		require.True(t, n.Allow(evil))
+	}
 	require.Equal(t, 1, n.Status().TrackedClients)
 
 	n.SetMember("peer", MemberAlive) // with a peer, demand reports are queued
 	clk.Advance(time.Second)
-	n.Allow(evil) // a finished window: the collider now has a report queued
+	n.Allow(evil) // a finished window of 4 requests: the collider now has a report queued
 	require.NotEmpty(t, n.pendingReports)
 	require.NoError(t, n.UpdateClientRateLimit(victim, 100, time.Second))
 	require.Equal(t, 0, n.Status().TrackedClients)

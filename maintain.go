@@ -20,14 +20,18 @@ const (
 
 // allocState is the node's fair-share bookkeeping (guarded by Node.mu).
 type allocState struct {
-	dirty      bool    // inputs changed: re-derive every client's policy
-	advanced   bool    // some client entered a new window
-	capWindow  int64   // capacity window of the last fair-share run
-	unassigned float64 // capacity (req/s) not yet given to anyone this window
-	epoch      uint64
-	claims     []wfq.Claim
-	shares     []float64
-	refs       []clientRef
+	dirty     bool  // inputs changed: re-derive every client's policy
+	advanced  bool  // some client entered a new window
+	capWindow int64 // capacity window of the last fair-share run
+	// binding reports that measured demand exceeds the capacity, so fair
+	// shares are reserved; reservedTotal is what they reserve of one
+	// capacity window (the rest is the pool).
+	binding       bool
+	reservedTotal int64
+	epoch         uint64
+	claims        []wfq.Claim
+	shares        []float64
+	refs          []clientRef
 }
 
 type clientRef struct {

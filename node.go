@@ -32,6 +32,9 @@ type Node struct {
 	offset   atomic.Int64 // adopted mesh-time offset (ns, >= 0)
 	table    *bucket.Table
 	overflow *bucket.Entry
+	// pool is this node's part of the capacity no client reserved, per
+	// capacity window; nil without a capacity.
+	pool *bucket.Entry
 
 	nextMaintain atomic.Int64 // mesh time of the next inline maintenance
 	overflowed   atomic.Uint64
@@ -110,7 +113,11 @@ func NewNode(cfg Config) (*Node, error) {
 	n.holders = []string{cfg.NodeID}
 	now := n.meshNow()
 	n.startedAt = now
-	n.overflow = bucket.NewEntry(0, "", n.defaultPolicy(), now)
+	if cfg.Capacity > 0 {
+		n.pool = bucket.NewEntry(0, "", &bucket.Policy{Period: int64(cfg.CapacityPeriod), Limit: -1}, now)
+	}
+	n.overflow = bucket.NewEntry(0, "", &bucket.Policy{Period: int64(cfg.DefaultPeriod)}, now)
+	n.refreshOverflow(now)
 	n.overflow.Cold.Processed = now/n.overflow.Policy().Period - 1
 	n.alloc.init(n)
 	return n, nil
@@ -198,16 +205,17 @@ func (n *Node) track(h uint64, id string, now int64) *bucket.Entry {
 		n.counters.Collisions++
 		return n.overflow
 	}
-	p, share := n.newClientPolicy(h, now)
+	p := n.newClientPolicy(h, now)
 	// The table keeps its own copy: an ID cut from a request buffer must not
 	// pin that buffer for as long as the client is tracked.
 	e, created, err := n.table.Insert(h, strings.Clone(id), p, now)
 	if errors.Is(err, bucket.ErrFull) {
-		n.alloc.unassigned += share
 		return n.overflow
 	}
 	if created {
-		e.Cold.Share = share
+		if rc := n.peer[h]; rc != nil {
+			e.Cold.Share = rc.share
+		}
 		e.Cold.Processed = now/p.Period - 1
 		n.noteBoundary(p.Period, now)
 	}

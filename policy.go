@@ -8,13 +8,100 @@ import (
 	"github.com/fairmesh/fairmesh/bucket"
 )
 
-// refreshAll re-derives the policy of every tracked client.
+// How a node's rights for one client in one window are laid out
+// (bucket.Policy):
+//
+//   - Slice: requests this node may admit with no further check. With a
+//     capacity that demand exceeds (binding), it is this node's part of the
+//     client's reserved fair share; with a capacity that demand does not
+//     exceed, it is 0; without a capacity, it is this node's part of the
+//     client's own limit.
+//   - Extra: further requests up to this node's part of the client's own
+//     limit (unbounded for a client without one), each of which must also
+//     take one unit of the node's capacity pool. So capacity nobody
+//     reserved is not withheld from anyone under their limit.
+//   - the pool: this node's part of the capacity left once every client's
+//     reserved share is taken out, per capacity window.
+//
+// Summed over the nodes, reserved slices plus pools are the capacity, and
+// slices plus extras are the client's limit: no client and no window can
+// be admitted past either, whatever the order of arrivals.
+
+// rights is what this node holds of one client in one window.
+type rights struct {
+	slice, extra uint64
+	// limit is the client's mesh-wide allowance reported to callers:
+	// its reserved share under a binding capacity, its own limit
+	// otherwise; -1 when neither bounds it.
+	limit     int64
+	unlimited bool
+	pooled    bool // extra draws from the node's pool
+}
+
+// rightsFor computes this node's rights for client h (config c, fair share
+// share in requests per second) in window x.
+func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc *remoteClient, x int64) rights {
+	if n.fenced {
+		return rights{}
+	}
+	L := int64(-1)
+	if c.limited {
+		L = int64(c.rate)
+	}
+	if n.cfg.Capacity == 0 {
+		if L < 0 {
+			return rights{unlimited: true, limit: -1}
+		}
+		return rights{slice: n.slice(h, L, e, rc, x), limit: L}
+	}
+	r := rights{pooled: true}
+	R := n.reserved(c, share)
+	sR := n.slice(h, R, e, rc, x)
+	if L >= 0 {
+		sL := n.slice(h, L, e, rc, x)
+		r.slice = min(sR, sL)
+		r.extra = sL - r.slice
+	} else {
+		r.slice, r.extra = sR, bucket.MaxCount
+	}
+	switch {
+	case n.alloc.binding:
+		r.limit = R
+	case L >= 0:
+		r.limit = L
+	default:
+		r.limit = n.capacityIn(c.period)
+	}
+	return r
+}
+
+// reserved is a client's reserved share of the capacity in one of its
+// windows: its fair share (at most its own limit) while demand exceeds the
+// capacity, nothing otherwise (everyone then draws from the pool).
+func (n *Node) reserved(c effConf, share float64) int64 {
+	if !n.alloc.binding {
+		return 0
+	}
+	R := int64(math.Floor(share*time.Duration(c.period).Seconds() + 1e-6))
+	if c.limited {
+		R = min(R, int64(c.rate))
+	}
+	return max(R, 0)
+}
+
+// capacityIn is the capacity over a window of the given length.
+func (n *Node) capacityIn(period int64) int64 {
+	return int64(math.Floor(float64(n.cfg.Capacity) * float64(period) / float64(n.cfg.CapacityPeriod)))
+}
+
+// refreshAll re-derives the policy of every tracked client and the pool.
 func (n *Node) refreshAll(now int64) {
+	n.refreshPool(now)
 	n.table.Range(func(e *bucket.Entry) bool {
 		n.refreshEntry(e, n.peer[e.Hash()], now)
 		return true
 	})
-	n.refreshOverflow()
+	n.refreshOverflow(now)
 }
 
 // refreshClient re-derives one client's policy, if it is tracked.
@@ -29,21 +116,70 @@ func (n *Node) refreshClient(h uint64) {
 }
 
 func (n *Node) refreshEntry(e *bucket.Entry, rc *remoteClient, now int64) {
-	c := n.effective(e.Hash())
-	a, unlimited := n.allowance(c, e.Cold.Share)
-	w := now / c.period
-	p := bucket.Policy{Period: c.period, Window: w, Unlimited: unlimited, Limit: a}
-	switch {
-	case n.fenced:
-		p.Unlimited = false
-	case !unlimited:
-		p.Slice = uint64(min(n.slice(e.Hash(), a, e, rc, w), bucket.MaxCount))
-		p.NextSlice = uint64(min(n.slice(e.Hash(), a, e, rc, w+1), bucket.MaxCount))
-	}
+	p := n.policyFor(e.Hash(), e, rc, now)
 	if old := e.Policy(); *old != p {
 		e.SetPolicy(n.intern(p))
 		n.noteBoundary(p.Period, now)
 	}
+}
+
+// policyFor builds the policy of client h for the window of now and the
+// ones after it.
+func (n *Node) policyFor(h uint64, e *bucket.Entry, rc *remoteClient, now int64) bucket.Policy {
+	c := n.effective(h)
+	share := 0.0
+	switch {
+	case e != nil:
+		share = e.Cold.Share
+	case rc != nil:
+		share = rc.share
+	}
+	w := now / c.period
+	cur := n.rightsFor(h, c, share, e, rc, w)
+	next := n.rightsFor(h, c, share, e, rc, w+1)
+	p := bucket.Policy{Period: c.period, Window: w, Unlimited: cur.unlimited, Limit: cur.limit,
+		Slice: min(cur.slice, bucket.MaxCount), Extra: min(cur.extra, bucket.MaxCount),
+		NextSlice: min(next.slice, bucket.MaxCount), NextExtra: min(next.extra, bucket.MaxCount)}
+	if cur.pooled {
+		p.Pool = n.pool
+	}
+	return p
+}
+
+// refreshPool publishes this node's part of the unreserved capacity for the
+// capacity window of now and the ones after it.
+func (n *Node) refreshPool(now int64) {
+	if n.pool == nil {
+		return
+	}
+	period := int64(n.cfg.CapacityPeriod)
+	v := now / period
+	p := bucket.Policy{Period: period, Window: v, Limit: -1}
+	if !n.fenced {
+		left := max(n.capacityIn(period)-n.alloc.reservedTotal, 0)
+		p.Slice = uint64(min(n.evenPart(left, v), bucket.MaxCount))
+		p.NextSlice = uint64(min(n.evenPart(left, v+1), bucket.MaxCount))
+	}
+	if old := n.pool.Policy(); *old != p {
+		n.pool.SetPolicy(n.intern(p))
+	}
+}
+
+// evenPart is this node's part of a when it is split evenly over the slice
+// holders, the remainder going to holders in an order that rotates with
+// the window x.
+func (n *Node) evenPart(a int64, x int64) int64 {
+	m := int64(len(n.holders))
+	if m == 1 {
+		return a
+	}
+	q, r := a/m, a%m
+	// Holder i gets one of the r leftovers when its rotated rank is < r.
+	rank := (int64(n.selfIdx) - x%m + m) % m
+	if rank < r {
+		q++
+	}
+	return q
 }
 
 // maxInterned bounds the policy intern table; past it the table starts
@@ -69,92 +205,73 @@ func (n *Node) intern(p bucket.Policy) *bucket.Policy {
 }
 
 // refreshOverflow: the overflow bucket is not coordinated across nodes
-// (its clients are unknown by definition); each node gives it an even slice
-// of the default limit.
-func (n *Node) refreshOverflow() {
-	p := n.defaultPolicy()
-	if n.cfg.Capacity > 0 && !p.Unlimited {
-		p.Limit = min(p.Limit, int64(n.overflow.Cold.Share*time.Duration(p.Period).Seconds()))
-	} else if n.cfg.Capacity > 0 {
-		p.Unlimited, p.Limit = false, int64(n.overflow.Cold.Share*time.Duration(p.Period).Seconds())
-	}
-	if !p.Unlimited {
-		p.Slice = uint64(p.Limit) / uint64(len(n.holders))
-		p.NextSlice = p.Slice
-	}
-	if n.fenced {
-		p.Unlimited, p.Slice, p.NextSlice = false, 0, 0
-	}
-	if old := n.overflow.Policy(); *old != *p {
-		n.overflow.SetPolicy(n.intern(*p))
-	}
-}
-
-func (n *Node) defaultPolicy() *bucket.Policy {
+// (its clients are unknown by definition); each node takes an even part of
+// its reserved share and of the default limit.
+func (n *Node) refreshOverflow(now int64) {
+	c := effConf{weight: 0}
 	if n.cfg.DefaultRate > 0 {
-		return &bucket.Policy{Period: int64(n.cfg.DefaultPeriod), Slice: uint64(n.cfg.DefaultRate), NextSlice: uint64(n.cfg.DefaultRate), Limit: int64(n.cfg.DefaultRate)}
+		c.rate, c.period, c.limited = n.cfg.DefaultRate, int64(n.cfg.DefaultPeriod), true
+	} else if n.cfg.Capacity > 0 {
+		c.period = int64(n.cfg.CapacityPeriod)
+	} else {
+		c.period = int64(n.cfg.DefaultPeriod)
 	}
-	period := n.cfg.DefaultPeriod
-	if n.cfg.Capacity > 0 {
-		period = n.cfg.CapacityPeriod
+	w := now / c.period
+	p := bucket.Policy{Period: c.period, Window: w, Limit: -1}
+	m := int64(len(n.holders))
+	switch {
+	case n.fenced:
+	case n.cfg.Capacity == 0 && !c.limited:
+		p.Unlimited = true
+	case n.cfg.Capacity == 0:
+		p.Limit = int64(c.rate)
+		p.Slice = uint64(int64(c.rate) / m)
+	default:
+		R := n.reserved(c, n.overflow.Cold.Share)
+		p.Slice = uint64(R / m)
+		p.Extra = bucket.MaxCount
+		if c.limited {
+			p.Slice = min(p.Slice, uint64(int64(c.rate)/m))
+			p.Extra = uint64(int64(c.rate)/m) - p.Slice
+			p.Limit = int64(c.rate)
+		}
+		p.Pool = n.pool
 	}
-	return &bucket.Policy{Period: int64(period), Unlimited: true, Limit: -1}
+	p.NextSlice, p.NextExtra = p.Slice, p.Extra
+	if old := n.overflow.Policy(); *old != p {
+		n.overflow.SetPolicy(n.intern(p))
+	}
 }
 
 // newClientPolicy is the policy of a client this node sees for the first
-// time. Its share, when the mesh has a capacity, comes from what the last
-// fair-share run left unassigned (capacity others already hold is not taken
-// back mid-window); the next run gives it its fair share.
-func (n *Node) newClientPolicy(h uint64, now int64) (p *bucket.Policy, share float64) {
-	c := n.effective(h)
-	rc := n.peer[h]
-	if n.cfg.Capacity > 0 {
-		if rc != nil && rc.share > 0 {
-			share = rc.share
-		} else {
-			// Half of what is left, so that the next newcomer in the same
-			// window is not shut out by the first; a zero-weight client
-			// takes no more than its floor.
-			share = n.alloc.unassigned / 2
-			if c.weight == 0 {
-				share = min(share, float64(n.cfg.MinRate))
-			}
-			if c.limited {
-				share = min(share, float64(c.rate)/time.Duration(c.period).Seconds())
-			}
-			n.alloc.unassigned -= share
-		}
-	}
-	a, unlimited := n.allowance(c, share)
-	w := now / c.period
-	q := bucket.Policy{Period: c.period, Window: w, Unlimited: unlimited && !n.fenced, Limit: a}
-	if !unlimited && !n.fenced {
-		q.Slice = uint64(min(n.slice(h, a, nil, rc, w), bucket.MaxCount))
-		q.NextSlice = uint64(min(n.slice(h, a, nil, rc, w+1), bucket.MaxCount))
-	}
-	return n.intern(q), share
+// time: a client with no measured demand has no reserved share yet, so it
+// draws on its limit and the pool until the next fair-share run measures
+// it. It changes no state.
+func (n *Node) newClientPolicy(h uint64, now int64) *bucket.Policy {
+	p := n.policyFor(h, nil, n.peer[h], now)
+	return n.intern(p)
 }
 
-// slice is this node's part of a client's allowance a in window w: split
+// slice is this node's part of a client's allowance a in window x: split
 // over the slice holders in proportion to the demand each reported (the
 // same numbers on every node, see lag), with a little smoothing, rounded by
 // largest remainder so that the parts sum exactly to a.
-func (n *Node) slice(h uint64, a int64, e *bucket.Entry, rc *remoteClient, w int64) int64 {
+func (n *Node) slice(h uint64, a int64, e *bucket.Entry, rc *remoteClient, x int64) uint64 {
 	m := len(n.holders)
-	if m == 1 {
-		return a
+	if m == 1 || a <= 0 {
+		return uint64(max(a, 0))
 	}
-	att, total, _ := n.demandVector(e, rc, w-n.lag(), n.effective(h).period)
+	att, total, _ := n.demandVector(e, rc, x-n.lag(), n.effective(h).period)
 	frac := n.scratch.frac[:0]
-	for _, x := range att {
+	for _, d := range att {
 		if total == 0 {
 			frac = append(frac, 1/float64(m))
 			continue
 		}
-		frac = append(frac, (float64(x)+smoothing*float64(total)/float64(m))/((1+smoothing)*float64(total)))
+		frac = append(frac, (float64(d)+smoothing*float64(total)/float64(m))/((1+smoothing)*float64(total)))
 	}
 	n.scratch.frac = frac
-	return apportion(a, frac, int((h+uint64(w))%uint64(m)), n.selfIdx, &n.scratch)
+	return uint64(apportion(a, frac, int((h+uint64(x))%uint64(m)), n.selfIdx, &n.scratch))
 }
 
 // apportion splits a into integer parts proportional to frac (summing to

@@ -27,19 +27,30 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 		d := att * demandScale
 		switch {
 		case exact || !c.DemandSet:
-			c.Demand = d
+			c.Demand, c.Samples = d, 1
 		case absDiff(d, c.Demand) > max(4*demandScale, c.Demand/4):
 			// A real shift (traffic moved here, or away): follow it at
 			// once, so that slices follow demand within a window.
-			c.Demand = d
+			c.Demand, c.Samples = d, 1
 		default:
-			// Noise: smooth it with weight 1/4, so that a client that sends
-			// 1 and 2 requests to a node in turn, or one request every few
-			// windows, reads as the steady rate it is.
-			c.Demand = (3*c.Demand + d) / 4
+			// Noise: average it, so that a client that sends 1 and 2
+			// requests to a node in turn, or one request every few
+			// windows, reads as the steady rate it is. The first windows
+			// after a shift are a plain running mean (a first count of 1
+			// from a client seen every fifth window must not read as one a
+			// window for long); then an average with weight 1/4, or 1/8
+			// for a few requests a window, where each count is mostly
+			// noise and a steadier estimate is re-reported less often.
+			k := uint64(4)
+			if d < 4*demandScale && c.Demand < 4*demandScale {
+				k = 8
+			}
+			k = min(uint64(c.Samples)+1, k)
+			c.Samples = uint8(k)
+			c.Demand = (c.Demand*(k-1) + d) / k
 		}
 		c.DemandSet = true
-		if !n.worthReporting(c.Demand, c.Reported, exact) {
+		if !n.worthReporting(c.Demand, c.Samples, c.Reported, exact) {
 			continue
 		}
 		c.PrevReported = c.Reported
@@ -68,9 +79,12 @@ const demandScale = 16
 // and would cost one gossip entry per client per window: with 10k clients
 // that is most of the traffic. A node alone records every change: it tells
 // nobody.
-func (n *Node) worthReporting(d uint64, last bucket.Report, exact bool) bool {
+func (n *Node) worthReporting(d uint64, samples uint8, last bucket.Report, exact bool) bool {
 	if last.Window < 0 {
-		return d > 0
+		// A few requests a window are mostly noise until averaged over a
+		// few windows; a first report from one window would stand, since
+		// later moves stay under a request.
+		return d > 0 && (exact || d >= 4*demandScale || samples >= 2)
 	}
 	if d == last.Demand {
 		return false

@@ -55,9 +55,9 @@ func (n *Node) fairShares(now int64) {
 		_, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
 		demand := float64(total) / demandScale / secs
 		if !known {
-			// Nobody has measured this client yet: assume it wants all it
-			// may have, so that a new client starts from its fair share.
-			demand = math.Inf(1)
+			// Nobody has measured this client yet: it reserves nothing and
+			// draws from the pool until it is measured.
+			demand = 0
 		}
 		cl := wfq.Claim{Weight: int64(c.weight), Demand: demand}
 		if c.limited {
@@ -78,6 +78,19 @@ func (n *Node) fairShares(now int64) {
 	ov := n.overflow.Policy()
 	ovAtt, _ := inForce(n.overflow.Cold.Reported, n.overflow.Cold.PrevReported, now/ov.Period-1)
 	claims = append(claims, wfq.Claim{Weight: 0, Floor: float64(n.cfg.MinRate), Demand: float64(ovAtt) / demandScale / time.Duration(ov.Period).Seconds()})
+	// The capacity binds when the measured demand, each client's bounded
+	// by its own limit, exceeds it: only then are fair shares reserved.
+	// Otherwise nothing is reserved and every client draws from the pool,
+	// so capacity is never withheld from a client under its limit.
+	wanted := 0.0
+	for _, cl := range claims {
+		d := max(cl.Demand, 0)
+		if cl.Cap > 0 {
+			d = min(d, cl.Cap)
+		}
+		wanted += d
+	}
+	n.alloc.binding = wanted > capRate*(1+1e-9)
 	shares := wfq.Allocate(capRate, claims, n.alloc.shares)
 	n.alloc.claims, n.alloc.shares = claims, shares
 
@@ -134,19 +147,20 @@ func (n *Node) fairShares(now int64) {
 		}
 	}
 	n.overflow.Cold.Share = whole[len(whole)-1] / time.Duration(ov.Period).Seconds()
-	n.alloc.unassigned = max(0, capRate-total)
-}
-
-// allowance is a client's mesh-wide allowance per window: its own limit,
-// further bounded by its fair share when the mesh has a capacity.
-// unlimited reports that neither applies.
-func (n *Node) allowance(c effConf, share float64) (a int64, unlimited bool) {
-	a = math.MaxInt64
-	if c.limited {
-		a = int64(c.rate)
+	// What every client reserves of this capacity window; the rest is the
+	// pool.
+	var res int64
+	capSecs := n.cfg.CapacityPeriod.Seconds()
+	for i, r := range refs {
+		c := n.effective(r.h)
+		if c.period == capWin {
+			res += n.reserved(c, whole[i]/capSecs)
+		} else {
+			res += int64(math.Floor(whole[i] / time.Duration(c.period).Seconds() * capSecs))
+		}
 	}
-	if n.cfg.Capacity > 0 {
-		a = min(a, int64(math.Floor(share*time.Duration(c.period).Seconds()+1e-6)))
+	if n.alloc.binding {
+		res += int64(whole[len(whole)-1] / time.Duration(ov.Period).Seconds() * capSecs)
 	}
-	return a, a == math.MaxInt64
+	n.alloc.reservedTotal = res
 }

@@ -38,7 +38,7 @@ func (n *Node) clientStatus(h uint64, id string, e *bucket.Entry, now int64) Cli
 	if e != nil {
 		p = e.Policy()
 	} else {
-		p, _ = n.previewPolicy(h, now)
+		p = n.newClientPolicy(h, now)
 	}
 	st.Allowance, st.Slice = p.Limit, int64(p.Slice)
 	if p.Unlimited {
@@ -54,15 +54,6 @@ func (n *Node) clientStatus(h uint64, id string, e *bucket.Entry, now int64) Cli
 	_, total, _ := n.demandVector(e, n.peer[h], w-1, c.period)
 	st.MeshDemand = int64(total / demandScale)
 	return st
-}
-
-// previewPolicy is newClientPolicy without its side effect on the
-// unassigned capacity.
-func (n *Node) previewPolicy(h uint64, now int64) (*bucket.Policy, float64) {
-	saved := n.alloc.unassigned
-	p, share := n.newClientPolicy(h, now)
-	n.alloc.unassigned = saved
-	return p, share
 }
 
 // Clients returns up to max clients (all when max <= 0) that are configured

@@ -34,6 +34,18 @@ type Policy struct {
 	// publishes a newer policy: the owner computes it in advance, so that
 	// the first requests of a window never run on the last window's split.
 	NextSlice uint64
+	// Extra and NextExtra are further requests this node may admit in
+	// window Window and in the windows after it, beyond Slice and NextSlice,
+	// each of which must also take one unit from Pool: the client's own
+	// limit is not reached, but the capacity beyond its reserved share is
+	// shared with every other client of the node. Pool nil: no capacity
+	// applies, and Extra is admitted like Slice.
+	Extra, NextExtra uint64
+	// Pool is the node's unreserved capacity: an Entry whose slice is what
+	// the node may admit beyond reserved shares, counted per capacity
+	// window. Shared by every client of the node; touched only when a
+	// client's reserved slice is spent.
+	Pool *Entry
 	// Unlimited admits everything (still counting attempts and admissions).
 	Unlimited bool
 	// Limit is the mesh-wide allowance of the window, reported to callers
@@ -83,6 +95,9 @@ type Cold struct {
 	// a request; DemandSet reports whether it has a value yet.
 	Demand    uint64
 	DemandSet bool
+	// Samples is how many windows Demand averages since it last jumped
+	// (capped by the owner).
+	Samples uint8
 }
 
 // Report is a node's demand for a client as of one finished window:
@@ -176,26 +191,14 @@ func satAdd(a, b uint64) uint64 {
 }
 
 // Admit counts k attempts at mesh time now (Unix ns, >= 0) and admits them
-// all if the window's admissions stay within the policy's slice, or none.
+// all if the window's admissions stay within the policy's slice, or within
+// slice plus extra when the pool (if any) grants k units; otherwise none.
 // It takes no lock and allocates nothing.
 func (e *Entry) Admit(now int64, k uint64) Decision {
 	p := e.policy.Load()
-	w := now / p.Period
-	tag := uint64(w) & tagMask
-	// A clock that stepped back must not reopen an older window: if either
-	// slot already counts a newer window, count in that one.
-	for i := range e.slots {
-		v := e.slots[i].Load()
-		if v == 0 {
-			continue // never written: every write counts at least one attempt
-		}
-		st, _, _ := unpack(v)
-		if d := tagAhead(st, tag); d > 0 {
-			w += d
-			tag = st
-		}
-	}
+	w, tag := e.window(now, p)
 	slot := &e.slots[w&1]
+	fromPool := false // k units taken from p.Pool and not yet used
 	for {
 		old := slot.Load()
 		st, att, adm := unpack(old)
@@ -203,15 +206,30 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			att, adm = 0, 0
 		}
 		att = satAdd(att, k)
-		slice := p.Slice
+		slice, extra := p.Slice, p.Extra
 		if w > p.Window {
-			slice = p.NextSlice
+			slice, extra = p.NextSlice, p.NextExtra
 		}
 		allowed := p.Unlimited || adm+k <= slice
+		pooled := false
+		if !allowed && adm+k <= slice+extra {
+			if p.Pool == nil {
+				allowed = true
+			} else {
+				if !fromPool {
+					fromPool = p.Pool.Admit(now, k).Allowed
+				}
+				allowed, pooled = fromPool, fromPool
+			}
+		}
 		if allowed {
 			adm = satAdd(adm, k)
 		}
 		if slot.CompareAndSwap(old, pack(tag, att, adm)) {
+			if fromPool && !pooled {
+				// Taken on an earlier try, and this one needed none.
+				p.Pool.Release(now, k)
+			}
 			if e.lastSeen.Load() < now {
 				e.lastSeen.Store(now)
 			}
@@ -223,6 +241,47 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 				rem = slice - adm
 			}
 			return Decision{Allowed: allowed, Remaining: rem, ResetNanos: (w+1)*p.Period - now, Policy: p}
+		}
+	}
+}
+
+// window returns the window of now under p and its tag. A clock that
+// stepped back must not reopen an older window: if either slot already
+// counts a newer window, it counts in that one.
+func (e *Entry) window(now int64, p *Policy) (w int64, tag uint64) {
+	w = now / p.Period
+	tag = uint64(w) & tagMask
+	for i := range e.slots {
+		v := e.slots[i].Load()
+		if v == 0 {
+			continue // never written: every write counts at least one attempt
+		}
+		st, _, _ := unpack(v)
+		if d := tagAhead(st, tag); d > 0 {
+			w += d
+			tag = st
+		}
+	}
+	return w, tag
+}
+
+// Release gives back up to k admissions counted in the window of now (a
+// refund, or pool units a decision took and did not use) and returns how
+// many it gave back: never more than the window admitted. Attempts stay
+// counted. Safe for concurrent use with Admit.
+func (e *Entry) Release(now int64, k uint64) uint64 {
+	p := e.policy.Load()
+	w, tag := e.window(now, p)
+	slot := &e.slots[w&1]
+	for {
+		old := slot.Load()
+		st, att, adm := unpack(old)
+		if st != tag || adm == 0 {
+			return 0
+		}
+		r := min(k, adm)
+		if slot.CompareAndSwap(old, pack(tag, att, adm-r)) {
+			return r
 		}
 	}
 }
