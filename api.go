@@ -73,6 +73,7 @@ type Status struct {
 type Counters struct {
 	Admitted, Denied   uint64 // decisions (requests), since start
 	Overflowed         uint64 // requests decided in the shared overflow bucket
+	Returned           uint64 // admitted requests given back by Return
 	Evicted            uint64 // idle clients evicted
 	MessagesSent       uint64
 	BytesSent          uint64

@@ -38,6 +38,7 @@ type Node struct {
 
 	nextMaintain atomic.Int64 // mesh time of the next inline maintenance
 	overflowed   atomic.Uint64
+	returned     atomic.Uint64 // requests given back by Return
 
 	mu   sync.Mutex // guards everything below
 	hlc  *crdt.HLC

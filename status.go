@@ -104,6 +104,7 @@ func (n *Node) Status() Status {
 		Counters: n.counters,
 	}
 	st.Counters.Overflowed = n.overflowed.Load()
+	st.Counters.Returned = n.returned.Load()
 	for _, id := range sortedKeys(n.mem) {
 		st.Members = append(st.Members, Member{ID: id, State: n.mem[id]})
 	}

@@ -207,3 +207,28 @@ func TestBatchLimitsDefault(t *testing.T) {
 	huge := `{"requests":[{"client":"` + strings.Repeat("y", httpapi.DefaultMaxBodyBytes) + `"}]}`
 	requireError(t, f.do(t, "POST", "/v1/allow", huge), http.StatusRequestEntityTooLarge, "body")
 }
+
+func TestReturnEndpointGivesBackWithinTheWindow(t *testing.T) {
+	f := newFixture(t, fairmesh.Config{}, httpapi.Options{})
+	require.NoError(t, f.node.UpdateClientRateLimit("a", 2, time.Second))
+	for range 2 {
+		require.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/allow/a", "").Code)
+	}
+	require.Equal(t, http.StatusTooManyRequests, f.do(t, "GET", "/v1/allow/a", "").Code)
+	rec := f.do(t, "POST", "/v1/return/a?n=1", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, httpapi.ReturnResult{Client: "a", Requested: 1}, decode[httpapi.ReturnResult](t, rec))
+	require.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/allow/a", "").Code, "the returned request is admitted again")
+	require.Equal(t, http.StatusTooManyRequests, f.do(t, "GET", "/v1/allow/a", "").Code)
+
+	for path, want := range map[string]int{
+		"/v1/return/a?n=0":         http.StatusBadRequest,
+		"/v1/return/a?n=x":         http.StatusBadRequest,
+		"/v1/return/a?n=-1":        http.StatusBadRequest,
+		"/v1/return/unknown":       http.StatusNotFound,
+		"/v1/return/a?n=999999999": http.StatusBadRequest,
+	} {
+		assert.Equal(t, want, f.do(t, "POST", path, "").Code, path)
+	}
+	assert.Equal(t, http.StatusMethodNotAllowed, f.do(t, "GET", "/v1/return/a", "").Code)
+}

@@ -275,3 +275,19 @@ func TestClientIDsAreEscapedInPaths(t *testing.T) {
 	assert.Equal(t, int64(1), got.Admitted)
 	assert.Equal(t, int64(1), got.Denied)
 }
+
+func TestReturn(t *testing.T) {
+	node, url := newNode(t, fairmesh.Config{}, httpapi.Options{})
+	require.NoError(t, node.UpdateClientRateLimit("a", 2, time.Second))
+	require.Equal(t, 0, cli(t, "allow", "a", "--n", "2", "--node", url).code)
+	require.Equal(t, 1, cli(t, "allow", "a", "--node", url).code)
+	r := cli(t, "return", "a", "--node", url)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "a: gave back up to 1")
+	require.Equal(t, 0, cli(t, "allow", "a", "--node", url).code, "admitted again after the return")
+	r = cli(t, "return", "a", "--n", "0", "--node", url)
+	assert.NotEqual(t, 0, r.code)
+	r = cli(t, "return", "ghost", "--node", url, "--json")
+	assert.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.stderr, "not tracked")
+}

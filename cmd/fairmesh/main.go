@@ -69,6 +69,6 @@ node's HTTP API (--node, or $FAIRMESH_NODE).`,
 		SilenceErrors: true, // run prints them, once
 		SilenceUsage:  true, // a failed request is not a usage error
 	}
-	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newAllowCmd(), newClientsCmd(), newStatusCmd(), newMembersCmd(), newSimCmd())
+	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newAllowCmd(), newReturnCmd(), newClientsCmd(), newStatusCmd(), newMembersCmd(), newSimCmd())
 	return root
 }

@@ -1,0 +1,51 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/fairmesh/fairmesh"
+)
+
+// ReturnResult is the body of a successful POST /v1/return/{client}.
+type ReturnResult struct {
+	Client string `json:"client"`
+	// Requested is how many requests the caller gave back; the node gives
+	// back at most what it admitted for the client in the current window.
+	Requested int `json:"requested"`
+}
+
+// returnOne serves POST /v1/return/{client}?n=K: K requests admitted in
+// the current window never reached the protected API.
+func (h *handler) returnOne(w http.ResponseWriter, r *http.Request) {
+	client := r.PathValue("client")
+	if err := fairmesh.ValidateClientID(client); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		return
+	}
+	n := 1
+	if q := r.URL.Query(); q.Has("n") {
+		s := q.Get("n")
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("n must be an integer, not %q", s), "n")
+			return
+		}
+		if bad := checkN(v, "n"); bad != nil {
+			bad.write(w)
+			return
+		}
+		n = v
+	}
+	if err := h.node.Return(client, n); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, fairmesh.ErrNotTracked) {
+			status = http.StatusNotFound
+		}
+		writeError(w, status, err.Error(), "client")
+		return
+	}
+	writeJSON(w, http.StatusOK, ReturnResult{Client: client, Requested: n})
+}
