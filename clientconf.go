@@ -93,7 +93,7 @@ func (n *Node) UpdateClientWeight(clientID string, weight int) error {
 		return err
 	}
 	cc.weight.Merge(crdt.LWW[int]{Value: weight, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
-	n.configChanged(h)
+	n.configChanged(h, false)
 	return nil
 }
 
@@ -118,7 +118,7 @@ func (n *Node) UpdateClientRateLimit(clientID string, rate int, period time.Dura
 		return err
 	}
 	cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{rate, period}, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
-	n.configChanged(h)
+	n.configChanged(h, true)
 	return nil
 }
 
@@ -167,8 +167,27 @@ var errTooManyConfigured = errors.New("fairmesh: MaxClients clients are configur
 
 // configChanged queues the client's registers for gossip and re-derives
 // its policy now, so that a lowered limit binds from the next decision.
-func (n *Node) configChanged(h uint64) {
+func (n *Node) configChanged(h uint64, limit bool) {
 	n.pendingConf[h] = resends
 	n.alloc.dirty = true
+	if limit {
+		n.unpin(h)
+	}
 	n.refreshClient(h)
+}
+
+// unpin marks the client's claimed rights stale after its limit changed,
+// so that they are claimed again from the same views (what others counted
+// does not change) under the new limit. A weight changes nothing already
+// claimed: it enters the next fair-share run.
+func (n *Node) unpin(h uint64) {
+	if cc := n.conf[h]; cc != nil {
+		if e := n.table.Lookup(h, cc.id); e != nil {
+			for i := range e.Cold.Pins {
+				if p := &e.Cold.Pins[i]; p.Window1 > 0 {
+					p.Window1 = -p.Window1
+				}
+			}
+		}
+	}
 }

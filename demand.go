@@ -37,13 +37,18 @@ func inForce(newest, prev bucket.Report, w int64) (demand uint64, ok bool) {
 // have arrived, so it is taken to have the average demand of the others,
 // the same way on every node, itself included.
 func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w, period int64) (att []uint64, total uint64, known bool) {
+	return n.demandOver(n.holders, e, rc, w, period)
+}
+
+// demandOver is demandVector over the holders named in ids (sorted).
+func (n *Node) demandOver(ids []string, e *bucket.Entry, rc *remoteClient, w, period int64) (att []uint64, total uint64, known bool) {
 	att = n.scratch.att[:0]
 	unknown := 0
 	recentAfter := (w+n.lag())*period - 3*period
-	for i, id := range n.holders {
+	for _, id := range ids {
 		var a uint64
 		var k bool
-		if i == n.selfIdx {
+		if id == n.cfg.NodeID {
 			if e != nil {
 				a, k = n.ownDemand(e, w, period)
 			}

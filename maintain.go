@@ -28,10 +28,13 @@ type allocState struct {
 	// capacity window (the rest is the pool).
 	binding       bool
 	reservedTotal int64
-	epoch         uint64
-	claims        []wfq.Claim
-	shares        []float64
-	refs          []clientRef
+	// claimAt is the earliest mesh time at which some window's rights can
+	// be claimed (math.MaxInt64: none pending).
+	claimAt int64
+	epoch   uint64
+	claims  []wfq.Claim
+	shares  []float64
+	refs    []clientRef
 }
 
 type clientRef struct {
@@ -42,6 +45,8 @@ type clientRef struct {
 
 // scratch holds per-call buffers reused across allocations.
 type scratch struct {
+	views  []*viewEntry
+	ids    []string
 	att    []uint64
 	frac   []float64
 	slices []int64
@@ -51,6 +56,7 @@ type scratch struct {
 func (a *allocState) init(n *Node) {
 	a.capWindow = -1
 	a.dirty = true
+	a.claimAt = math.MaxInt64
 }
 
 // maintain accounts finished windows, evicts idle clients, and re-derives
@@ -61,11 +67,23 @@ func (n *Node) maintain(now int64) {
 		n.rollover(now)
 	}
 	if n.cfg.Capacity > 0 {
-		if w := now / int64(n.cfg.CapacityPeriod); w != n.alloc.capWindow {
+		period := int64(n.cfg.CapacityPeriod)
+		ref := now
+		if !n.alone() {
+			// Shares for window x are needed when its rights are claimed,
+			// at its lead instant.
+			ref += leadOf(period)
+			n.noteClaim((now/period+1)*period - leadOf(period))
+		}
+		if w := ref / period; w != n.alloc.capWindow {
 			n.alloc.capWindow = w
 			n.fairShares(now)
 			n.alloc.dirty = true
 		}
+	}
+	if now >= n.alloc.claimAt {
+		n.alloc.claimAt = math.MaxInt64
+		n.alloc.dirty = true
 	}
 	if n.alloc.dirty || n.alloc.advanced {
 		n.refreshAll(now)

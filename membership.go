@@ -34,16 +34,11 @@ func (n *Node) SetMember(id string, state MemberState) {
 		delete(n.peerAhead, id)
 		delete(n.aliveSince, id)
 		delete(n.lastHeard, id)
-		for h, rc := range n.peer {
-			rc.nodes = slices.DeleteFunc(rc.nodes, func(r nodeReports) bool { return r.node == id })
-			if len(rc.nodes) == 0 {
-				delete(n.peer, h)
-			}
-		}
+		n.forgetReports(id)
 	}
-	n.setHolders()
-	n.alloc.dirty = true
 	now := n.meshNow()
+	n.setHolders(now)
+	n.alloc.dirty = true
 	n.maintain(now)
 }
 
@@ -53,7 +48,7 @@ func (n *Node) SetMember(id string, state MemberState) {
 // Under the Quorum policy it also decides whether this node is fenced: it
 // reaches (is, or hears as alive) no strict majority of the members it
 // knows, dead ones included.
-func (n *Node) setHolders() {
+func (n *Node) setHolders(now int64) {
 	h := []string{n.cfg.NodeID}
 	known, reachable := 1, 1
 	for id, st := range n.mem {
@@ -77,4 +72,5 @@ func (n *Node) setHolders() {
 			n.silentSince = min(n.silentSince, n.lastHeard[id])
 		}
 	}
+	n.recordView(now)
 }

@@ -129,7 +129,9 @@ func TestMeshWeightedCapacity(t *testing.T) {
 }
 
 // Slices of an unreachable member stay reserved under the conservative
-// policy until it is dead, and are reclaimed at suspicion under available.
+// policy until it is dead, and are reclaimed at suspicion under available;
+// either way from the next window, never in the window in progress (what
+// the member held there counts as consumed).
 func TestPartitionPolicies(t *testing.T) {
 	for _, tc := range []struct {
 		policy        fairmesh.PartitionPolicy
@@ -152,10 +154,15 @@ func TestPartitionPolicies(t *testing.T) {
 			}
 			require.Equal(t, int64(50), slice(), "even demand, even split")
 			h.nodes["n1"].SetMember("n2", fairmesh.MemberSuspect)
-			require.Equal(t, tc.suspect, slice(), "n2 suspected")
+			require.Equal(t, int64(50), slice(), "n2 suspected: the window in progress keeps its split")
+			h.window(even)
+			require.Equal(t, tc.suspect, slice(), "n2 suspected, next window")
 			h.nodes["n1"].SetMember("n2", fairmesh.MemberDead)
-			require.Equal(t, tc.dead, slice(), "n2 dead")
+			require.Equal(t, tc.suspect, slice(), "n2 dead: the window in progress keeps its split")
+			h.window(even)
+			require.Equal(t, tc.dead, slice(), "n2 dead, next window")
 			h.nodes["n1"].SetMember("n2", fairmesh.MemberAlive)
+			h.window(even)
 			require.Equal(t, int64(50), slice(), "n2 back: an even split again")
 		})
 	}
@@ -197,7 +204,9 @@ func TestQuorumPolicy(t *testing.T) {
 		}
 	}
 	require.Equal(t, int64(0), slice("n1"), "minority stays fenced once the others are dead")
-	require.Equal(t, int64(33), slice("n3"), "majority reclaims the dead minority's slices: 100 over 3")
+	require.Equal(t, int64(20), slice("n3"), "the window in progress keeps its split")
+	h.window(even)
+	require.Contains(t, []int64{33, 34}, slice("n3"), "majority reclaims the dead minority's slices from the next window: 100 over 3 (the remainder rotates)")
 	for _, a := range []string{"n1", "n2"} {
 		for _, b := range []string{"n3", "n4", "n5"} {
 			h.nodes[a].SetMember(b, fairmesh.MemberAlive)
@@ -205,6 +214,7 @@ func TestQuorumPolicy(t *testing.T) {
 		}
 	}
 	require.False(t, h.nodes["n1"].Status().Fenced)
+	h.window(even)
 	require.Equal(t, int64(20), slice("n1"), "healed")
 }
 

@@ -49,7 +49,13 @@ type Node struct {
 
 	holders []string // sorted slice holders: self, then members per policy
 	selfIdx int
-	fenced  bool // Quorum policy: this node reaches no majority; it admits nothing
+	// views is this node's holder-view log, peerViews every other node's
+	// as received; pendingView counts the ticks that still send the
+	// newest entries. See views.go.
+	views       viewLog
+	peerViews   map[string]*viewLog
+	pendingView int
+	fenced      bool // Quorum policy: this node reaches no majority; it admits nothing
 
 	pendingReports map[uint64]*pending // own demand reports to send
 	pendingConf    map[uint64]int      // config registers to send (sends left)
@@ -114,6 +120,9 @@ func NewNode(cfg Config) (*Node, error) {
 	n.holders = []string{cfg.NodeID}
 	now := n.meshNow()
 	n.startedAt = now
+	n.peerViews = map[string]*viewLog{}
+	n.views.inc = now
+	n.recordView(now)
 	if cfg.Capacity > 0 {
 		n.pool = bucket.NewEntry(0, "", &bucket.Policy{Period: int64(cfg.CapacityPeriod), Limit: -1}, now)
 	}
@@ -123,6 +132,10 @@ func NewNode(cfg Config) (*Node, error) {
 	n.alloc.init(n)
 	return n, nil
 }
+
+// Now returns the node's mesh time: its clock plus the offset it adopted
+// from the mesh (see Status.ClockOffset). Windows are aligned on it.
+func (n *Node) Now() time.Time { return time.Unix(0, n.meshNow()) }
 
 // meshNow is the node's mesh time: its clock plus the adopted offset.
 func (n *Node) meshNow() int64 { return n.local() + n.offset.Load() }

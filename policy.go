@@ -39,8 +39,11 @@ type rights struct {
 }
 
 // rightsFor computes this node's rights for client h (config c, fair share
-// share in requests per second) in window x.
-func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc *remoteClient, x int64) rights {
+// share in requests per second) in window x, at mesh time now. In a mesh,
+// the parts are claimed from the holder views in force at the window's lead
+// instant (see views.go) and pinned in e, when e is given: before that
+// instant, or while a view they depend on is unknown, they are zero.
+func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc *remoteClient, x, now int64) rights {
 	if n.fenced {
 		return rights{}
 	}
@@ -48,31 +51,130 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 	if c.limited {
 		L = int64(c.rate)
 	}
-	if n.cfg.Capacity == 0 {
-		if L < 0 {
-			return rights{unlimited: true, limit: -1}
-		}
-		return rights{slice: n.slice(h, L, e, rc, x), limit: L}
+	if n.cfg.Capacity == 0 && L < 0 {
+		return rights{unlimited: true, limit: -1}
 	}
-	r := rights{pooled: true}
+	r := rights{pooled: n.cfg.Capacity > 0, limit: L}
 	R := n.reserved(c, share)
-	sR := n.slice(h, R, e, rc, x)
-	if L >= 0 {
-		sL := n.slice(h, L, e, rc, x)
-		r.slice = min(sR, sL)
-		r.extra = sL - r.slice
-	} else {
-		r.slice, r.extra = sR, bucket.MaxCount
-	}
 	switch {
+	case n.cfg.Capacity == 0:
+		R = L
 	case n.alloc.binding:
 		r.limit = R
-	case L >= 0:
-		r.limit = L
-	default:
+	case L < 0:
 		r.limit = n.capacityIn(c.period)
 	}
+	sR, sL := n.claimed(h, e, rc, x, c.period, now, R, L)
+	r.slice = min(sR, sL)
+	r.extra = sL - r.slice
+	if n.cfg.Capacity == 0 {
+		r.extra = 0
+	}
 	return r
+}
+
+// claimed returns this node's parts of a reserved share R and of a limit L
+// (L < 0: none, an unbounded part) of client h in window x, pinned in e.
+func (n *Node) claimed(h uint64, e *bucket.Entry, rc *remoteClient, x, period, now, R, L int64) (sR, sL uint64) {
+	unbounded := func(l int64) uint64 {
+		if l < 0 {
+			return bucket.MaxCount
+		}
+		return uint64(l)
+	}
+	if n.alone() {
+		return uint64(max(R, 0)), unbounded(L)
+	}
+	var pin *bucket.Pin
+	capR := uint64(bucket.MaxCount)
+	if e != nil {
+		pin = &e.Cold.Pins[x&1]
+		switch pin.Window1 {
+		case x + 1:
+			return uint64(pin.Slice), uint64(pin.Limit)
+		case -(x + 1):
+			// Claimed before the client's limit changed: claim its part of
+			// the new limit, but never more reserved capacity than before
+			// (the capacity was split with the shares of that time).
+			capR = uint64(pin.Slice)
+		}
+	}
+	t := x*period - leadOf(period)
+	if now < t {
+		n.noteClaim(t)
+		return 0, 0
+	}
+	views, ok := n.claimViews(t)
+	if !ok {
+		if own := n.views.at(t); own != nil && own.fenced && pin != nil {
+			// This node was fenced at t: it holds nothing of the window,
+			// now or later.
+			*pin = bucket.Pin{Window1: x + 1}
+		}
+		return 0, 0
+	}
+	sR, sL = capR, bucket.MaxCount
+	for _, v := range views {
+		sR = min(sR, n.viewPart(h, R, v, e, rc, x, period))
+		if L >= 0 {
+			sL = min(sL, n.viewPart(h, L, v, e, rc, x, period))
+		}
+	}
+	if pin != nil {
+		*pin = bucket.Pin{Window1: x + 1, Slice: uint32(min(sR, bucket.MaxCount)), Limit: uint32(min(sL, bucket.MaxCount))}
+	}
+	return sR, sL
+}
+
+// viewPart is this node's part of a (of client h in window x) when a is
+// split over the members of v by the demand each reported, as in slice;
+// zero when v does not hold this node's current incarnation.
+func (n *Node) viewPart(h uint64, a int64, v *viewEntry, e *bucket.Entry, rc *remoteClient, x, period int64) uint64 {
+	if a <= 0 {
+		return 0
+	}
+	idx, ok := v.index(n.cfg.NodeID, n.startedAt)
+	if !ok {
+		return 0
+	}
+	m := len(v.members)
+	if m == 1 {
+		return uint64(a)
+	}
+	ids := n.scratch.ids[:0]
+	for _, mb := range v.members {
+		ids = append(ids, mb.name)
+	}
+	n.scratch.ids = ids
+	if h == 0 {
+		// The pool: split evenly.
+		frac := n.scratch.frac[:0]
+		for range m {
+			frac = append(frac, 1/float64(m))
+		}
+		n.scratch.frac = frac
+		return uint64(apportion(a, frac, int(uint64(x)%uint64(m)), idx, &n.scratch))
+	}
+	att, total, _ := n.demandOver(ids, e, rc, x-n.lag(), period)
+	frac := n.scratch.frac[:0]
+	for _, d := range att {
+		if total == 0 {
+			frac = append(frac, 1/float64(m))
+			continue
+		}
+		frac = append(frac, (float64(d)+smoothing*float64(total)/float64(m))/((1+smoothing)*float64(total)))
+	}
+	n.scratch.frac = frac
+	return uint64(apportion(a, frac, int((h+uint64(x))%uint64(m)), idx, &n.scratch))
+}
+
+// noteClaim makes sure maintenance runs again at mesh time t, when a
+// window's rights can be claimed.
+func (n *Node) noteClaim(t int64) {
+	n.alloc.claimAt = min(n.alloc.claimAt, t)
+	if t < n.nextMaintain.Load() {
+		n.nextMaintain.Store(t)
+	}
 }
 
 // reserved is a client's reserved share of the capacity in one of its
@@ -135,8 +237,8 @@ func (n *Node) policyFor(h uint64, e *bucket.Entry, rc *remoteClient, now int64)
 		share = rc.share
 	}
 	w := now / c.period
-	cur := n.rightsFor(h, c, share, e, rc, w)
-	next := n.rightsFor(h, c, share, e, rc, w+1)
+	cur := n.rightsFor(h, c, share, e, rc, w, now)
+	next := n.rightsFor(h, c, share, e, rc, w+1, now)
 	p := bucket.Policy{Period: c.period, Window: w, Unlimited: cur.unlimited, Limit: cur.limit,
 		Slice: min(cur.slice, bucket.MaxCount), Extra: min(cur.extra, bucket.MaxCount),
 		NextSlice: min(next.slice, bucket.MaxCount), NextExtra: min(next.extra, bucket.MaxCount)}
@@ -157,29 +259,12 @@ func (n *Node) refreshPool(now int64) {
 	p := bucket.Policy{Period: period, Window: v, Limit: -1}
 	if !n.fenced {
 		left := max(n.capacityIn(period)-n.alloc.reservedTotal, 0)
-		p.Slice = uint64(min(n.evenPart(left, v), bucket.MaxCount))
-		p.NextSlice = uint64(min(n.evenPart(left, v+1), bucket.MaxCount))
+		p.Slice, _ = n.claimed(0, n.pool, nil, v, period, now, left, 0)
+		p.NextSlice, _ = n.claimed(0, n.pool, nil, v+1, period, now, left, 0)
 	}
 	if old := n.pool.Policy(); *old != p {
 		n.pool.SetPolicy(n.intern(p))
 	}
-}
-
-// evenPart is this node's part of a when it is split evenly over the slice
-// holders, the remainder going to holders in an order that rotates with
-// the window x.
-func (n *Node) evenPart(a int64, x int64) int64 {
-	m := int64(len(n.holders))
-	if m == 1 {
-		return a
-	}
-	q, r := a/m, a%m
-	// Holder i gets one of the r leftovers when its rotated rank is < r.
-	rank := (int64(n.selfIdx) - x%m + m) % m
-	if rank < r {
-		q++
-	}
-	return q
 }
 
 // maxInterned bounds the policy intern table; past it the table starts
@@ -250,28 +335,6 @@ func (n *Node) refreshOverflow(now int64) {
 func (n *Node) newClientPolicy(h uint64, now int64) *bucket.Policy {
 	p := n.policyFor(h, nil, n.peer[h], now)
 	return n.intern(p)
-}
-
-// slice is this node's part of a client's allowance a in window x: split
-// over the slice holders in proportion to the demand each reported (the
-// same numbers on every node, see lag), with a little smoothing, rounded by
-// largest remainder so that the parts sum exactly to a.
-func (n *Node) slice(h uint64, a int64, e *bucket.Entry, rc *remoteClient, x int64) uint64 {
-	m := len(n.holders)
-	if m == 1 || a <= 0 {
-		return uint64(max(a, 0))
-	}
-	att, total, _ := n.demandVector(e, rc, x-n.lag(), n.effective(h).period)
-	frac := n.scratch.frac[:0]
-	for _, d := range att {
-		if total == 0 {
-			frac = append(frac, 1/float64(m))
-			continue
-		}
-		frac = append(frac, (float64(d)+smoothing*float64(total)/float64(m))/((1+smoothing)*float64(total)))
-	}
-	n.scratch.frac = frac
-	return uint64(apportion(a, frac, int((h+uint64(x))%uint64(m)), n.selfIdx, &n.scratch))
 }
 
 // apportion splits a into integer parts proportional to frac (summing to

@@ -3,6 +3,7 @@ package fairmesh
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fairmesh/fairmesh/bucket"
@@ -35,6 +36,8 @@ func (n *Node) Receive(from string, payload []byte) error {
 	n.lastHeard[from] = n.meshNow()
 	n.observe(from, m.stamp)
 	switch m.typ {
+	case msgView:
+		n.mergeView(from, m.view)
 	case msgReports:
 		n.mergeReports(from, m.reports)
 	case msgConfig:
@@ -99,6 +102,54 @@ func (n *Node) mergeConfig(c wireConfig) {
 	}
 	if changed {
 		n.alloc.dirty = true
+		if c.kind == kindLimit {
+			n.unpin(h)
+		}
 		n.refreshClient(h)
+	}
+}
+
+// mergeView records a view entry of member from. A newer incarnation
+// replaces everything known of the member (it restarted: what it reported
+// before is its old process's); an older one is stale and ignored. An
+// entry that does not hold its own sender is malformed and dropped.
+func (n *Node) mergeView(from string, v *wireView) {
+	if _, ok := v.entry.index(from, v.inc); !ok {
+		n.counters.DroppedMessages++
+		return
+	}
+	pv := n.peerViews[from]
+	switch {
+	case pv == nil:
+		if len(n.peerViews) >= maxTrackedPeers {
+			n.counters.DroppedMessages++
+			return
+		}
+		pv = &viewLog{inc: v.inc}
+		n.peerViews[from] = pv
+	case v.inc < pv.inc:
+		return
+	case v.inc > pv.inc:
+		*pv = viewLog{inc: v.inc}
+		n.forgetReports(from)
+		if st, ok := n.mem[from]; ok && st != MemberDead && st != MemberLeft {
+			n.aliveSince[from] = n.meshNow()
+			n.pendingFull[from] = true
+		}
+	}
+	if pv.add(v.entry) {
+		n.alloc.dirty = true
+	}
+	// This node's own view names members with the incarnation it knows.
+	n.setHolders(n.meshNow())
+}
+
+// forgetReports drops every demand report member id made.
+func (n *Node) forgetReports(id string) {
+	for h, rc := range n.peer {
+		rc.nodes = slices.DeleteFunc(rc.nodes, func(r nodeReports) bool { return r.node == id })
+		if len(rc.nodes) == 0 {
+			delete(n.peer, h)
+		}
 	}
 }

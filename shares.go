@@ -45,7 +45,15 @@ func (n *Node) collect() []clientRef {
 // fairShares divides the capacity among all clients by weighted max-min
 // fairness over their measured demand, and stores each client's share as a
 // whole number of requests per window (in requests per second).
+//
+// Alone, it runs at each capacity window's start from the window just
+// finished. In a mesh it runs at the lead instant of the next capacity
+// window (when that window's rights are claimed) from the demand of the
+// window before the current one, which has had half a window to arrive.
 func (n *Node) fairShares(now int64) {
+	if !n.alone() {
+		now += leadOf(int64(n.cfg.CapacityPeriod))
+	}
 	refs := n.collect()
 	capRate := float64(n.cfg.Capacity) / n.cfg.CapacityPeriod.Seconds()
 	claims := n.alloc.claims[:0]

@@ -128,8 +128,10 @@ func (n *Node) CheckInvariants() error {
 		switch {
 		case p.Period <= 0:
 			err = fmt.Errorf("fairmesh: client %q has window length %d", e.ID(), p.Period)
-		case !p.Unlimited && p.Limit >= 0 && p.Slice > uint64(p.Limit):
-			err = fmt.Errorf("fairmesh: client %q slice %d exceeds its allowance %d", e.ID(), p.Slice, p.Limit)
+		case !p.Unlimited && n.effective(e.Hash()).limited && p.Slice+p.Extra > uint64(n.effective(e.Hash()).rate):
+			err = fmt.Errorf("fairmesh: client %q holds %d+%d, more than its limit %d", e.ID(), p.Slice, p.Extra, n.effective(e.Hash()).rate)
+		case n.cfg.Capacity > 0 && !p.Unlimited && p.Slice > uint64(n.capacityIn(p.Period)):
+			err = fmt.Errorf("fairmesh: client %q reserves %d, more than the capacity", e.ID(), p.Slice)
 		case e.Cold.PrevReported.Window >= 0 && e.Cold.PrevReported.Window >= e.Cold.Reported.Window:
 			err = fmt.Errorf("fairmesh: client %q reports out of order (%d then %d)", e.ID(), e.Cold.PrevReported.Window, e.Cold.Reported.Window)
 		case n.table.LookupHash(e.Hash()) != e:

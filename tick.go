@@ -39,6 +39,12 @@ func (n *Node) Tick(now time.Time) []Message {
 	for _, p := range n.encodePendingConf(stamp) {
 		out = append(out, Message{Payload: p})
 	}
+	if n.pendingView > 0 {
+		n.pendingView--
+		for _, p := range n.encodeViews(stamp) {
+			out = append(out, Message{Payload: p})
+		}
+	}
 	for _, id := range sortedKeys(n.pendingFull) {
 		for _, p := range n.fullState(stamp) {
 			out = append(out, Message{To: id, Payload: p})
@@ -170,6 +176,21 @@ func (n *Node) fullState(stamp crdt.Timestamp) [][]byte {
 	for _, h := range sortedKeys(n.conf) {
 		cs = n.appendConf(cs, n.conf[h])
 	}
-	out := encodeReports(n.cfg.MaxMessageBytes, stamp, rs)
+	out := n.encodeViews(stamp)
+	out = append(out, encodeReports(n.cfg.MaxMessageBytes, stamp, rs)...)
 	return append(out, encodeConfigs(n.cfg.MaxMessageBytes, stamp, cs)...)
+}
+
+// encodeViews returns this node's two newest view entries: the one in
+// force and the one before it, which peers may need for a window whose
+// lead instant came before the change.
+func (n *Node) encodeViews(stamp crdt.Timestamp) [][]byte {
+	var out [][]byte
+	es := n.views.entries
+	for _, v := range es[max(0, len(es)-2):] {
+		if p := encodeView(n.cfg.MaxMessageBytes, stamp, n.startedAt, v); p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }

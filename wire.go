@@ -20,18 +20,25 @@ import (
 //	  the sender's own demand per finished client window, absolute values.
 //	2 config:  entries of 7 fields (client ID, kind 1=weight 2=limit,
 //	  weight or rate, 0 or period ns, stamp.wall, stamp.logical, stamp.node).
+//	3 view:    one holder view of the sender: its incarnation, the entry's
+//	  sequence number and mesh time, then (name, incarnation) per member,
+//	  sorted by name, the sender among them.
 //
 // stamp is the sender's HLC when it built the payload; receivers adopt its
 // wall part as mesh time within MaxClockOffset.
 const (
-	wireVersion  = 1
-	msgReports   = 1
-	msgConfig    = 2
-	reportFields = 4
-	configFields = 7
-	headerFields = 4
-	kindWeight   = 1
-	kindLimit    = 2
+	wireVersion = 1
+	msgReports  = 1
+	msgConfig   = 2
+	msgView     = 3
+	viewFields  = 3 // before the members, two fields each
+	// maxViewMembers bounds the members of one view on the wire.
+	maxViewMembers = 4096
+	reportFields   = 4
+	configFields   = 7
+	headerFields   = 4
+	kindWeight     = 1
+	kindLimit      = 2
 	// MaxPayloadBytes is the largest payload Receive accepts.
 	MaxPayloadBytes = 1 << 20
 )
@@ -57,6 +64,12 @@ type wireMsg struct {
 	stamp   crdt.Timestamp
 	reports []wireReport
 	configs []wireConfig
+	view    *wireView
+}
+
+type wireView struct {
+	inc   int64
+	entry viewEntry
 }
 
 // msgWriter packs entries into payloads of at most max bytes.
@@ -147,6 +160,25 @@ func encodeConfigs(max int, stamp crdt.Timestamp, cs []wireConfig) [][]byte {
 		})
 	}
 	return w.done()
+}
+
+// encodeView returns one payload carrying a view entry of this node.
+func encodeView(max int, stamp crdt.Timestamp, inc int64, v viewEntry) []byte {
+	w := newMsgWriter(max, msgView, stamp)
+	w.begin()
+	_ = w.enc.EncodeInt(inc)
+	_ = w.enc.EncodeUint(v.seq)
+	_ = w.enc.EncodeInt(v.since)
+	for _, m := range v.members {
+		_ = w.enc.EncodeString(m.name)
+		_ = w.enc.EncodeInt(m.inc)
+	}
+	w.count += viewFields + 2*len(v.members)
+	out := w.done()
+	if len(out) == 0 {
+		return nil
+	}
+	return out[0]
 }
 
 // encodeBeacon returns a payload with a header and no entries: it carries

@@ -254,6 +254,12 @@ func decodeMessage(b []byte) (wireMsg, error) {
 			}
 			m.configs = append(m.configs, c)
 		}
+	case msgView:
+		v, err := decodeView(r, n)
+		if err != nil {
+			return m, err
+		}
+		m.view = v
 	default:
 		return m, fmt.Errorf("fairmesh: unknown message type %d", m.typ)
 	}
@@ -311,4 +317,52 @@ func decodeConfig(r *wireReader) (wireConfig, error) {
 		return c, fmt.Errorf("fairmesh: unknown config kind %d", c.kind)
 	}
 	return c, nil
+}
+
+// decodeView reads a view entry of n fields: the sender's incarnation,
+// sequence number and since, then (name, incarnation) pairs sorted by name
+// without repeats.
+func decodeView(r *wireReader, n int) (*wireView, error) {
+	if n < viewFields || (n-viewFields)%2 != 0 {
+		return nil, errors.New("fairmesh: view message has a partial entry")
+	}
+	if (n-viewFields)/2 > maxViewMembers {
+		return nil, fmt.Errorf("fairmesh: view of more than %d members", maxViewMembers)
+	}
+	v := &wireView{}
+	var err error
+	if v.inc, err = r.int(); err != nil {
+		return nil, err
+	}
+	if v.entry.seq, err = r.uint(); err != nil {
+		return nil, err
+	}
+	if v.entry.since, err = r.int(); err != nil {
+		return nil, err
+	}
+	if v.inc < 0 || v.entry.since < 0 || v.entry.seq == 0 {
+		return nil, errors.New("fairmesh: view with a negative time or no sequence number")
+	}
+	count := (n - viewFields) / 2
+	v.entry.members = make([]member, 0, count)
+	for i := range count {
+		var m member
+		if m.name, err = r.str(MaxClientIDLen); err != nil {
+			return nil, err
+		}
+		if m.name == "" {
+			return nil, errors.New("fairmesh: view member without a name")
+		}
+		if m.inc, err = r.int(); err != nil {
+			return nil, err
+		}
+		if m.inc < 0 {
+			return nil, errors.New("fairmesh: view member with a negative incarnation")
+		}
+		if i > 0 && v.entry.members[i-1].name >= m.name {
+			return nil, errors.New("fairmesh: view members not sorted")
+		}
+		v.entry.members = append(v.entry.members, m)
+	}
+	return v, nil
 }

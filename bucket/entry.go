@@ -98,6 +98,17 @@ type Cold struct {
 	// Samples is how many windows Demand averages since it last jumped
 	// (capped by the owner).
 	Samples uint8
+	// Pins are the owner's rights for the windows w with w&1 == i, fixed
+	// once claimed.
+	Pins [2]Pin
+}
+
+// Pin is what a node claimed of one client in one window: its part of the
+// client's reserved share (Slice) and of its limit (Limit), fixed once set
+// so that a window's rights never move but by explicit transfers.
+type Pin struct {
+	Window1      int64 // the window plus one; 0: unset; negated: stale (claim again)
+	Slice, Limit uint32
 }
 
 // Report is a node's demand for a client as of one finished window:
@@ -147,8 +158,18 @@ func (e *Entry) is(id string) bool {
 // Policy returns the policy in force.
 func (e *Entry) Policy() *Policy { return e.policy.Load() }
 
-// SetPolicy publishes p; decisions after it returns use p.
-func (e *Entry) SetPolicy(p *Policy) { e.policy.Store(p) }
+// SetPolicy publishes p; decisions after it returns use p. When p's
+// window length differs from the current policy's, the counts start over:
+// they counted windows of the old length. The owner calls it, under its
+// lock.
+func (e *Entry) SetPolicy(p *Policy) {
+	old := e.policy.Swap(p)
+	if old != nil && old.Period != p.Period {
+		for i := range e.slots {
+			e.slots[i].Store(0)
+		}
+	}
+}
 
 // LastSeen returns the mesh time of the latest Admit (or of creation).
 func (e *Entry) LastSeen() int64 { return e.lastSeen.Load() }
@@ -257,13 +278,21 @@ func (e *Entry) window(now int64, p *Policy) (w int64, tag uint64) {
 			continue // never written: every write counts at least one attempt
 		}
 		st, _, _ := unpack(v)
-		if d := tagAhead(st, tag); d > 0 {
+		// Only a bounded step: a slot far "ahead" holds a window of another
+		// length (the client's limit changed while a decision was in
+		// flight, see SetPolicy), not a clock that stepped back.
+		if d := tagAhead(st, tag); d > 0 && d <= maxStepBack {
 			w += d
 			tag = st
 		}
 	}
 	return w, tag
 }
+
+// maxStepBack is how many windows back a clock may step and still not
+// reopen a window it counted in; a stale tag of another window length
+// aliases within it with probability 2^-14.
+const maxStepBack = 64
 
 // Release gives back up to k admissions counted in the window of now (a
 // refund, or pool units a decision took and did not use) and returns how

@@ -116,3 +116,23 @@ func TestPoolNeverOverGrantsUnderRace(t *testing.T) {
 		t.Fatalf("pool counted %d, want 50", adm)
 	}
 }
+
+// A client whose limit moves from a 1 s to a 1 min window (its config
+// arrived after its first requests, say) keeps being decided in the
+// current minute: counts of 1 s windows must not read as a window far in
+// the future.
+func TestPeriodChangeStartsCountsOver(t *testing.T) {
+	now := 1_767_225_780 * sec
+	e := NewEntry(1, "a", &Policy{Period: sec, Slice: 5, NextSlice: 5}, now)
+	for range 3 {
+		e.Admit(now, 1)
+	}
+	e.SetPolicy(&Policy{Period: 60 * sec, Window: now / (60 * sec), Slice: 2, NextSlice: 2})
+	d := e.Admit(now+sec, 1)
+	if !d.Allowed || d.ResetNanos > 60*sec {
+		t.Fatalf("after the period change: %+v", d)
+	}
+	if _, adm := e.Counts((now + sec) / (60 * sec)); adm != 1 {
+		t.Fatalf("counted %d in the current minute, want 1", adm)
+	}
+}

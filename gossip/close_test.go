@@ -9,8 +9,8 @@ import (
 )
 
 // TestCloseLeavesAndStopsEverything: a node that closes is seen "left"
-// (not dead) by the others, Close is idempotent, the Node keeps working
-// alone, and once every node is closed no goroutine is left behind (the
+// (not dead) by the others, Close is idempotent, the Node still answers
+// within its part, and once every node is closed no goroutine is left behind (the
 // Mesh's own, memberlist's, the owned CoarseClock's, delayed packets').
 func TestCloseLeavesAndStopsEverything(t *testing.T) {
 	before := runtime.NumGoroutine()
@@ -44,15 +44,18 @@ func TestCloseLeavesAndStopsEverything(t *testing.T) {
 		}
 		return true
 	})
-	// Alone, the closed node's Node admits its whole default limit.
+	// The closed node's Node still answers, within what it held: in the
+	// window in progress the others count its part as consumed, so it must
+	// not take the whole default limit (its clock stopped with the Mesh,
+	// so that window never ends here).
 	admitted := 0
 	for range 60 {
 		if m.Allow("solo") {
 			admitted++
 		}
 	}
-	if admitted != 50 {
-		t.Errorf("closed node admitted %d of 60 at a default limit of 50", admitted)
+	if admitted > 50/3+1 {
+		t.Errorf("closed node admitted %d of 60, more than its part of a default limit of 50 over 3 nodes", admitted)
 	}
 	c.close()
 	c.meshes = nil

@@ -5,9 +5,11 @@ import (
 	"testing"
 )
 
-// The bounds of issue 3, "What it must show", over measured windows (windows
-// where demand, config, membership and network have been stable for at
-// least 3 windows).
+// The bounds every built-in scenario is held to. Fairness, Jain and
+// utilization are over measured windows (demand, config, membership and
+// network stable for at least 3 windows); over-admission over every window
+// after two of warm-up, and over every window of a client's own limit
+// (quota.go), except where a scenario exempts a fault it measures.
 const (
 	boundOver        = 1.0  // over_admission_pct (one request of rounding is already allowed)
 	boundCapOver     = 1.0  // capacity_over_admission_pct
@@ -16,10 +18,23 @@ const (
 	boundJain        = 0.99 // jain_index
 	boundConvergeMs  = 1000 // config_convergence_ms_p99 in config-storm
 	boundGossip      = 250_000
+	// boundGossipGrowth bounds each scenario's gossip against what the
+	// mesh sent before it shared claims and views (gossipBefore).
+	boundGossipGrowth = 1.5
 )
 
+// gossipBefore is each scenario's gossip_bytes_per_node_per_s when nodes
+// split allowances by demand reports alone (views, claims and the pool
+// came after): the baseline of boundGossipGrowth. Scenarios added since
+// have their own bound below.
+var gossipBefore = map[string]float64{
+	"churn": 1249, "config-storm": 60819, "crash": 887, "hot-client": 883, "many-clients": 181798,
+	"partition": 758, "partition-available": 749, "partition-long": 634, "partition-quorum": 634,
+	"skew": 817, "steady": 900, "tiny-clients": 181367, "zero-weight": 735,
+}
+
 // longScenarios take seconds of wall time; -short skips them.
-var longScenarios = map[string]bool{"many-clients": true, "tiny-clients": true}
+var longScenarios = map[string]bool{"many-clients": true, "tiny-clients": true, "crash-long-window": true}
 
 func TestBuiltinBounds(t *testing.T) {
 	for _, name := range BuiltinNames() {
@@ -27,7 +42,7 @@ func TestBuiltinBounds(t *testing.T) {
 			if testing.Short() && longScenarios[name] {
 				t.Skip("long scenario; run without -short")
 			}
-			// Runs share nothing; the two long ones then take one core each
+			// Runs share nothing; the long ones then take one core each
 			// instead of queueing (they dominate the race run in CI).
 			t.Parallel()
 			sc, err := Builtin(name)
@@ -38,6 +53,9 @@ func TestBuiltinBounds(t *testing.T) {
 			t.Logf("%s: over %.2f%%, capacity over %.2f%%, fairness %.2f%%, jain %.4f, utilization %.2f%%, convergence p99 %.1fms, gossip %.0f B/node/s, %d measured windows, %d violations",
 				name, rep.OverAdmissionPct, rep.CapacityOverAdmissionPct, rep.FairnessErrorPct, rep.JainIndex,
 				rep.UtilizationPct, rep.ConfigConvergenceMsP99, rep.GossipBytesPerNodePerS, rep.MeasuredWindows, len(rep.Violations))
+			// Every scenario: no violation (over-admission outside what the
+			// scenario exempts, a broken invariant, a config that did not
+			// converge, a zero-weight client under its floor).
 			for i, v := range rep.Violations {
 				if i == 10 {
 					t.Errorf("… %d more violations", len(rep.Violations)-10)
@@ -45,46 +63,74 @@ func TestBuiltinBounds(t *testing.T) {
 				}
 				t.Errorf("violation at %s on %q: %s", v.At, v.Node, v.What)
 			}
+			if before, ok := gossipBefore[name]; ok && rep.GossipBytesPerNodePerS > boundGossipGrowth*before {
+				t.Errorf("gossip_bytes_per_node_per_s = %.0f, more than %.1f× the %.0f before", rep.GossipBytesPerNodePerS, boundGossipGrowth, before)
+			}
 			switch name {
-			case "steady", "skew", "hot-client", "many-clients":
+			case "steady", "skew", "hot-client", "many-clients", "tiny-clients", "zero-weight", "bursty":
+				checkSteady(t, rep)
+			case "churn", "churn-offset", "crash", "crash-offset":
+				// Joins, graceful leaves, crashes and restarts, on window
+				// boundaries and between them: never over, and back within
+				// the steady bounds 3 windows after each change settles.
 				checkSteady(t, rep)
 			case "partition":
-				// No over-admission while partitioned (over-admission is
-				// checked over every window), and back within the steady
-				// bounds within 3 windows of the heal (measured windows
-				// start 3 quiet windows after it).
+				// A 2|3 split shorter than the dead timeout: no over-admission
+				// while partitioned, back within the bounds 3 windows after
+				// the heal.
 				checkSteady(t, rep)
-			case "tiny-clients":
-				// A known limit, reported in the README: 10k clients of 2–8
-				// requests per second spread over 5 nodes leave under two
-				// requests per node per window, too few to split by demand.
-				// It must stay safe (no violations, checked above) and within
-				// the gossip budget; its fairness figures are only reported.
-				if rep.GossipBytesPerNodePerS > boundGossip {
-					t.Errorf("gossip_bytes_per_node_per_s = %.0f, want ≤ %d", rep.GossipBytesPerNodePerS, boundGossip)
+			case "heal-loss":
+				// A split longer than the dead timeout under 2% loss and
+				// skew: the conservative policy's cost while split is
+				// exempted (both sides reclaim), and from 3 windows after
+				// the heal everything is within bounds (checked above: no
+				// violation outside the exemption; and here).
+				checkSteady(t, rep)
+			case "crash-long-window":
+				// Per-minute and per-hour quotas through a crash and restart
+				// mid-window: never over in any of the client's own windows
+				// (the violations above). That the quotas are served is
+				// checked on the admitted total: every whole minute but the
+				// two of the crashes serves its 600 and 300.
+				if rep.Stats.Admitted < 3*600+3*300 {
+					t.Errorf("admitted %d in all: the quotas were not served", rep.Stats.Admitted)
 				}
-			case "partition-available", "partition-long", "partition-quorum":
-				t.Logf("what the available policy costs: over_admission_pct %.2f, capacity_over_admission_pct %.2f",
-					rep.OverAdmissionPct, rep.CapacityOverAdmissionPct)
-			case "crash":
-				// Survivors take the crashed node's traffic and are within
-				// the steady bounds within 3 windows of the dead timeout.
-				checkSteady(t, rep)
+			case "partition-available", "partition-long":
+				// What reclaiming an unreachable side costs: each of the two
+				// sides admits at most the whole allowance, so at most 2×.
+				if rep.OverAdmissionPct > 100+boundOver || rep.CapacityOverAdmissionPct > 100+boundCapOver {
+					t.Errorf("over %.2f%%, capacity over %.2f%%: more than two sides' worth", rep.OverAdmissionPct, rep.CapacityOverAdmissionPct)
+				}
+			case "partition-quorum":
+				// The minority stops at suspicion and claims nothing while
+				// fenced, the majority reclaims only the dead: never over.
+				if rep.OverAdmissionPct > boundOver || rep.CapacityOverAdmissionPct > boundCapOver {
+					t.Errorf("over %.2f%%, capacity over %.2f%% under the quorum policy", rep.OverAdmissionPct, rep.CapacityOverAdmissionPct)
+				}
+				// The minority's clients are refused meanwhile, by design.
+				if rep.UtilizationPct > 95 {
+					t.Errorf("utilization %.2f%%: the minority was not fenced", rep.UtilizationPct)
+				}
 			case "config-storm":
 				if rep.ConfigConvergenceMsP99 < 0 || rep.ConfigConvergenceMsP99 > boundConvergeMs {
 					t.Errorf("config_convergence_ms_p99 = %v, want in [0, %d]", rep.ConfigConvergenceMsP99, boundConvergeMs)
 				}
 				// "Every node ends with the same config": a mismatch at the
 				// end is a violation, reported above.
-			case "zero-weight":
-				// "Never below its floor": a floor miss is a violation.
+				if rep.CapacityOverAdmissionPct > boundCapOver {
+					t.Errorf("capacity_over_admission_pct = %v", rep.CapacityOverAdmissionPct)
+				}
+			default:
+				t.Fatalf("built-in scenario %q has no bounds here: add them", name)
+			}
+			if name == "zero-weight" {
 				for _, v := range rep.Violations {
 					if strings.Contains(v.What, "floor") {
 						t.Errorf("zero-weight client below its floor: %s", v.What)
 					}
 				}
 			}
-			if name == "many-clients" && rep.GossipBytesPerNodePerS > boundGossip {
+			if (name == "many-clients" || name == "tiny-clients") && rep.GossipBytesPerNodePerS > boundGossip {
 				t.Errorf("gossip_bytes_per_node_per_s = %.0f, want ≤ %d", rep.GossipBytesPerNodePerS, boundGossip)
 			}
 		})
@@ -96,10 +142,10 @@ func checkSteady(t *testing.T, rep *Report) {
 	if rep.MeasuredWindows < 5 {
 		t.Errorf("only %d measured windows", rep.MeasuredWindows)
 	}
-	if rep.OverAdmissionPct > boundOver {
+	if rep.OverAdmissionPct > boundOver && !strings.HasPrefix(rep.Name, "heal-") {
 		t.Errorf("over_admission_pct = %v, want ≤ %v", rep.OverAdmissionPct, boundOver)
 	}
-	if rep.CapacityOverAdmissionPct > boundCapOver {
+	if rep.CapacityOverAdmissionPct > boundCapOver && !strings.HasPrefix(rep.Name, "heal-") {
 		t.Errorf("capacity_over_admission_pct = %v, want ≤ %v", rep.CapacityOverAdmissionPct, boundCapOver)
 	}
 	if rep.FairnessErrorPct < 0 || rep.FairnessErrorPct > boundFairness {

@@ -67,15 +67,20 @@ func (r *runner) arrival(e event) {
 		r.scheduleArrival(c, cr.start+int64(math.Round(cr.phase+float64(cr.k)*gap)))
 	}
 
+	if spec := &r.p.clients[c]; spec.off > 0 && (r.now+spec.phase)%(spec.on+spec.off) >= spec.on {
+		return // an off period: the client sends nothing
+	}
 	n := r.pickNode(c)
 	w := r.met.window(r.now)
 	r.met.arrive(w, c)
 	if n < 0 {
 		return // no node up: the request fails at the load balancer
 	}
-	ok := r.nodes[n].node.AllowN(r.p.clients[c].id, 1)
+	node := r.nodes[n].node
+	ok := node.AllowN(r.p.clients[c].id, 1)
 	if ok {
 		r.met.admit(w, c)
+		r.countQuota(c, node.Now().UnixNano())
 	}
 	r.tr.begin(trDecision, r.now)
 	r.tr.int(int64(n))

@@ -40,6 +40,8 @@ type plan struct {
 
 	events             []plannedEvent
 	allowOverAdmission bool
+	exemptFrom         int64 // over-admission in windows overlapping [exemptFrom, exemptUntil) is not a violation
+	exemptUntil        int64
 }
 
 type clientSpec struct {
@@ -52,6 +54,8 @@ type clientSpec struct {
 	demand    float64
 	spread    []float64 // per node index, normalised; nil: even over live nodes
 	poisson   bool
+	on, off   int64 // on/off pattern; off == 0: always on
+	phase     int64
 }
 
 type plannedEvent struct {
@@ -70,6 +74,12 @@ func compile(sc Scenario) (*plan, error) {
 
 func compileBase(sc Scenario) (*plan, error) {
 	p := &plan{name: sc.Name, seed: sc.Seed, allowOverAdmission: sc.AllowOverAdmission}
+	if x := sc.ExemptOverAdmission; x != nil {
+		if x.From < 0 || x.Until < x.From {
+			return nil, fmt.Errorf("exempt_over_admission: from %v until %v is not an interval", time.Duration(x.From), time.Duration(x.Until))
+		}
+		p.exemptFrom, p.exemptUntil = int64(x.From), int64(x.Until)
+	}
 	if sc.Name == "" {
 		return nil, fmt.Errorf("name is empty")
 	}
@@ -291,6 +301,12 @@ func (p *plan) compileClients(cs []Client) error {
 			spec.poisson = true
 		default:
 			return fmt.Errorf("client %q: arrivals %q is neither \"uniform\" nor \"poisson\"", c.ID, c.Arrivals)
+		}
+		if o := c.OnOff; o != nil {
+			if o.On <= 0 || o.Off <= 0 || o.Phase < 0 || int64(o.On) > int64(MaxDuration) || int64(o.Off) > int64(MaxDuration) {
+				return fmt.Errorf("client %q: on_off needs positive on and off (at most %v) and a phase >= 0", c.ID, MaxDuration)
+			}
+			spec.on, spec.off, spec.phase = int64(o.On), int64(o.Off), int64(o.Phase)%int64(o.On+o.Off)
 		}
 		if len(c.Spread) > 0 {
 			spec.spread = make([]float64, len(p.nodeIDs))

@@ -18,6 +18,8 @@ type cfgPoint struct {
 	at        int64
 	weight    int
 	allowance int64 // per window; -1: unlimited
+	// rate per period is the client's own limit (rate -1: none).
+	rate, period int64
 }
 
 type windowData struct {
@@ -30,6 +32,7 @@ type metrics struct {
 	wins     []*windowData
 	eventWin []bool
 	hist     [][]cfgPoint // per client
+	quota    map[quotaKey]int32
 }
 
 func newMetrics(p *plan) *metrics {
@@ -88,7 +91,7 @@ func (p *plan) perWindow(rate int, period int64) int64 {
 // recordConfig appends client c's config as now issued to its history.
 func (r *runner) recordConfig(c int) {
 	spec := r.p.clients[c]
-	pt := cfgPoint{at: r.now, weight: spec.weight, allowance: -1}
+	pt := cfgPoint{at: r.now, weight: spec.weight, allowance: -1, rate: -1}
 	rate, period, limited := spec.rate, spec.period, spec.limitSet
 	if t := r.truth[spec.id]; t != nil {
 		if t.weightSet {
@@ -101,8 +104,10 @@ func (r *runner) recordConfig(c int) {
 	switch {
 	case limited:
 		pt.allowance = r.p.perWindow(rate, period)
+		pt.rate, pt.period = int64(rate), period
 	case r.p.defaultRate > 0:
 		pt.allowance = r.p.perWindow(r.p.defaultRate, r.p.defaultPeriod)
+		pt.rate, pt.period = int64(r.p.defaultRate), r.p.defaultPeriod
 	}
 	h := r.met.hist[c]
 	if n := len(h); n > 0 && h[n-1].at == r.now {

@@ -409,6 +409,8 @@ func (r *runner) report() *Report {
 	r.finalConfigCheck()
 	rep := &Report{Name: r.p.name, Seed: r.p.seed}
 	r.analyze(rep)
+	r.checkQuotas(rep)
+	rep.OverAdmissionPct = round4(rep.OverAdmissionPct)
 	rep.ConfigConvergenceMsP99 = p99(r.convergence)
 	if r.liveNs > 0 {
 		rep.GossipBytesPerNodePerS = round4(float64(r.gossipBytes) / (float64(r.liveNs) / 1e9))

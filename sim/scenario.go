@@ -62,6 +62,18 @@ type Scenario struct {
 	// violations: for scenarios that measure what the available policy
 	// costs.
 	AllowOverAdmission bool `json:"allow_over_admission,omitempty"`
+	// ExemptOverAdmission does the same for windows that start before
+	// Until and end after From only, and leaves those windows out of the
+	// measured ones: for what a policy is known to cost during one fault
+	// (a partition longer than the dead timeout under the conservative
+	// policy), while the rest of the run is held to the bounds.
+	ExemptOverAdmission *Span `json:"exempt_over_admission,omitempty"`
+}
+
+// Span is an interval of simulated time.
+type Span struct {
+	From  Duration `json:"from"`
+	Until Duration `json:"until"`
 }
 
 // Network describes the simulated network between every pair of nodes.
@@ -111,6 +123,16 @@ type Client struct {
 	Spread map[string]float64 `json:"spread,omitempty"`
 	// Arrivals is "uniform" (default) or "poisson".
 	Arrivals string `json:"arrivals,omitempty"`
+	// OnOff makes the client bursty: it sends at Demand for On, then
+	// nothing for Off, over and over, starting Phase into an on period.
+	OnOff *OnOff `json:"on_off,omitempty"`
+}
+
+// OnOff is an on/off traffic pattern.
+type OnOff struct {
+	On    Duration `json:"on"`
+	Off   Duration `json:"off"`
+	Phase Duration `json:"phase,omitempty"`
 }
 
 // Event is something that happens at At; exactly one action is set.

@@ -1,0 +1,202 @@
+package fairmesh
+
+import (
+	"slices"
+	"strings"
+)
+
+// Who may hold rights in a window, and how much.
+//
+// Every node keeps a log of its own holder views (itself and the members
+// it sees alive, or suspect under the conservative policies), each member
+// named with its incarnation (the mesh time at which that process started),
+// and gossips the log's newest entries when it changes. The rights of a
+// window x of length P are claimed from the views in force at the instant
+// T = x·P − lead(P), shortly before the window opens, and pinned: they
+// never move again but by explicit transfers.
+//
+// A node claims, for window x, the smallest of its parts of the allowance
+// under its own view at T and under every view at T, known to it, of the
+// members its own view holds — and nothing under a view that does not hold
+// it, with its current incarnation. So:
+//
+//   - a member that joins, or restarts (a new incarnation), claims nothing
+//     until every member it knows has counted it in a view in force at T;
+//     the others counted what it claims before it claims it;
+//   - a member that leaves or is declared dead keeps, for the windows
+//     already pinned, everything it held (it counts as consumed until the
+//     window ends): nobody else re-grants it;
+//   - while two members disagree about a third, each claims no more than
+//     its part under the other's view.
+//
+// The parts then sum to at most the allowance whenever no two claimants
+// are unaware of each other; that (a partition) is what the partition
+// policies are for.
+
+// member is a holder named with its incarnation.
+type member struct {
+	name string
+	inc  int64
+}
+
+// viewEntry is one holder view of one node: the members, sorted by name,
+// that it counted from since (mesh ns) on.
+type viewEntry struct {
+	seq     uint64
+	since   int64
+	members []member
+	// fenced marks an own entry recorded while this node was fenced (the
+	// quorum policy): it claims nothing of windows whose lead instant
+	// falls in it. Not sent: peers need only the members.
+	fenced bool
+}
+
+// index reports whether the view holds name with incarnation inc, and
+// where. A member listed with incarnation 0 (the view's owner did not know
+// it yet) matches any: what protects a window from a restarted process is
+// that a process claims nothing of windows whose lead instant came before
+// it started, while its predecessor claimed nothing after it stopped.
+func (v *viewEntry) index(name string, inc int64) (int, bool) {
+	i, ok := slices.BinarySearchFunc(v.members, name, func(m member, s string) int { return strings.Compare(m.name, s) })
+	return i, ok && (v.members[i].inc == inc || v.members[i].inc == 0)
+}
+
+// maxViewLog bounds the entries kept of any node's view log.
+const maxViewLog = 8
+
+// viewLog is a node's view history, oldest first.
+type viewLog struct {
+	inc     int64
+	entries []viewEntry
+}
+
+// at returns the entry in force at mesh time t, or nil when none is known.
+// For a t before the node started (its incarnation), it is the view the
+// node started with: a process that did not exist at t claimed nothing
+// then, so what bounds a window whose lead instant came before every
+// member started (a mesh starting) is the views they started with. A
+// process restarted since t is bounded instead by the views of the others
+// at t, which name its previous incarnation.
+func (l *viewLog) at(t int64) *viewEntry {
+	for i := len(l.entries) - 1; i >= 0; i-- {
+		if l.entries[i].since <= t {
+			return &l.entries[i]
+		}
+	}
+	if t < l.inc {
+		// The newest entry recorded at the start instant.
+		var first *viewEntry
+		for i := range l.entries {
+			if l.entries[i].since == l.inc {
+				first = &l.entries[i]
+			}
+		}
+		return first
+	}
+	return nil
+}
+
+// add merges an entry, keeping the log sorted by seq and bounded; an entry
+// already known changes nothing. It reports whether the log changed.
+func (l *viewLog) add(e viewEntry) bool {
+	i, found := slices.BinarySearchFunc(l.entries, e.seq, func(x viewEntry, s uint64) int {
+		switch {
+		case x.seq < s:
+			return -1
+		case x.seq > s:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		return false
+	}
+	l.entries = slices.Insert(l.entries, i, e)
+	if len(l.entries) > maxViewLog {
+		l.entries = slices.Delete(l.entries, 0, len(l.entries)-maxViewLog)
+	}
+	return true
+}
+
+// latest returns the newest entry, or nil.
+func (l *viewLog) latest() *viewEntry {
+	if len(l.entries) == 0 {
+		return nil
+	}
+	return &l.entries[len(l.entries)-1]
+}
+
+// recordView appends this node's current holder view to its log when it
+// changed, and queues it for gossip.
+func (n *Node) recordView(now int64) {
+	ms := make([]member, 0, len(n.holders))
+	for _, h := range n.holders {
+		inc := n.startedAt
+		if h != n.cfg.NodeID {
+			inc = 0
+			if pv := n.peerViews[h]; pv != nil {
+				inc = pv.inc
+			}
+		}
+		ms = append(ms, member{h, inc})
+	}
+	if last := n.views.latest(); last != nil && slices.Equal(last.members, ms) && last.fenced == n.fenced {
+		return
+	}
+	seq := uint64(1)
+	if last := n.views.latest(); last != nil {
+		seq = last.seq + 1
+		if last.since == now {
+			// Replaced at the instant it began: it was never in force.
+			n.views.entries = n.views.entries[:len(n.views.entries)-1]
+		}
+	}
+	n.views.add(viewEntry{seq: seq, since: now, members: ms, fenced: n.fenced})
+	n.pendingView = resends + 1
+}
+
+// alone reports whether this node has never known another member: it
+// then holds every allowance whole, with nothing to agree on.
+func (n *Node) alone() bool { return len(n.mem) == 0 }
+
+// leadOf is how long before a window of length period opens its rights
+// are claimed: long enough for a view change to reach every member first,
+// short enough to follow membership closely.
+func leadOf(period int64) int64 { return min(period/2, int64(maxLead)) }
+
+// maxLead bounds leadOf (ns).
+const maxLead = 500_000_000
+
+// claimViews returns the views that bound this node's claim on a window
+// whose lead instant is t: its own view at t first, then the view at t of
+// every other member of it that this node knows. ok is false when this
+// node's own view at t is unknown (it had not started) or it holds nothing
+// then.
+func (n *Node) claimViews(t int64) (views []*viewEntry, ok bool) {
+	own := n.views.at(t)
+	if t < n.startedAt {
+		// This process did not exist at t: what bounds it is what the
+		// members it knows now held then.
+		own = n.views.latest()
+	}
+	if own == nil || own.fenced {
+		return nil, false
+	}
+	views = append(n.scratch.views[:0], own)
+	for _, m := range own.members {
+		if m.name == n.cfg.NodeID {
+			continue
+		}
+		pv := n.peerViews[m.name]
+		if pv == nil {
+			return nil, false
+		}
+		v := pv.at(t)
+		if v == nil {
+			return nil, false // its view at t is unknown: claim nothing
+		}
+		views = append(views, v)
+	}
+	n.scratch.views = views
+	return views, true
+}
