@@ -74,6 +74,8 @@ type Counters struct {
 	Admitted, Denied   uint64 // decisions (requests), since start
 	Overflowed         uint64 // requests decided in the shared overflow bucket
 	Returned           uint64 // admitted requests given back by Return
+	RightsLent         uint64 // rights this node transferred to members that ran dry
+	RightsBorrowed     uint64 // rights other members transferred to this node
 	Evicted            uint64 // idle clients evicted
 	MessagesSent       uint64
 	BytesSent          uint64

@@ -55,7 +55,11 @@ type Node struct {
 	views       viewLog
 	peerViews   map[string]*viewLog
 	pendingView int
-	fenced      bool // Quorum policy: this node reaches no majority; it admits nothing
+	// ledgers are the client windows whose rights moved (ledger.go); acks
+	// the transfer acknowledgements owed to each member.
+	ledgers map[ledgerKey]*ledgerCell
+	acks    map[string][]wireLedger
+	fenced  bool // Quorum policy: this node reaches no majority; it admits nothing
 
 	pendingReports map[uint64]*pending // own demand reports to send
 	pendingConf    map[uint64]int      // config registers to send (sends left)
@@ -121,6 +125,8 @@ func NewNode(cfg Config) (*Node, error) {
 	now := n.meshNow()
 	n.startedAt = now
 	n.peerViews = map[string]*viewLog{}
+	n.ledgers = map[ledgerKey]*ledgerCell{}
+	n.acks = map[string][]wireLedger{}
 	n.views.inc = now
 	n.recordView(now)
 	if cfg.Capacity > 0 {

@@ -237,8 +237,8 @@ func (n *Node) policyFor(h uint64, e *bucket.Entry, rc *remoteClient, now int64)
 		share = rc.share
 	}
 	w := now / c.period
-	cur := n.rightsFor(h, c, share, e, rc, w, now)
-	next := n.rightsFor(h, c, share, e, rc, w+1, now)
+	cur := n.adjust(h, w, n.rightsFor(h, c, share, e, rc, w, now))
+	next := n.adjust(h, w+1, n.rightsFor(h, c, share, e, rc, w+1, now))
 	p := bucket.Policy{Period: c.period, Window: w, Unlimited: cur.unlimited, Limit: cur.limit,
 		Slice: min(cur.slice, bucket.MaxCount), Extra: min(cur.extra, bucket.MaxCount),
 		NextSlice: min(next.slice, bucket.MaxCount), NextExtra: min(next.extra, bucket.MaxCount)}

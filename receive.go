@@ -38,6 +38,18 @@ func (n *Node) Receive(from string, payload []byte) error {
 	switch m.typ {
 	case msgView:
 		n.mergeView(from, m.view)
+	case msgLedger:
+		now := n.meshNow()
+		for _, w := range m.ledger {
+			switch w.kind {
+			case ledgerWant:
+				n.onWant(from, w, now)
+			case ledgerTransfer:
+				n.onTransfer(from, w, now)
+			case ledgerAck:
+				n.onAck(w)
+			}
+		}
 	case msgReports:
 		n.mergeReports(from, m.reports)
 	case msgConfig:

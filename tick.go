@@ -29,6 +29,7 @@ func (n *Node) Tick(now time.Time) []Message {
 	if !peers {
 		clear(n.pendingReports)
 		clear(n.pendingConf)
+		clear(n.acks)
 		return nil
 	}
 	stamp := n.hlc.Now()
@@ -39,6 +40,7 @@ func (n *Node) Tick(now time.Time) []Message {
 	for _, p := range n.encodePendingConf(stamp) {
 		out = append(out, Message{Payload: p})
 	}
+	out = append(out, n.ledgerMessages(now.UnixNano()+n.offset.Load(), stamp)...)
 	if n.pendingView > 0 {
 		n.pendingView--
 		for _, p := range n.encodeViews(stamp) {

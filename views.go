@@ -183,19 +183,36 @@ func (n *Node) claimViews(t int64) (views []*viewEntry, ok bool) {
 		return nil, false
 	}
 	views = append(n.scratch.views[:0], own)
-	for _, m := range own.members {
-		if m.name == n.cfg.NodeID {
-			continue
+	consult := func(name string) bool {
+		if name == n.cfg.NodeID {
+			return true
 		}
-		pv := n.peerViews[m.name]
+		pv := n.peerViews[name]
 		if pv == nil {
-			return nil, false
+			return false
 		}
 		v := pv.at(t)
 		if v == nil {
-			return nil, false // its view at t is unknown: claim nothing
+			return false // its view at t is unknown: claim nothing
 		}
 		views = append(views, v)
+		return true
+	}
+	for _, m := range own.members {
+		if !consult(m.name) {
+			return nil, false
+		}
+	}
+	if t < n.startedAt {
+		// Every member this process has known may have claimed the window
+		// before it started, gone since or not.
+		for i := range n.views.entries {
+			for _, m := range n.views.entries[i].members {
+				if _, ok := own.index(m.name, 0); !ok && !consult(m.name) {
+					return nil, false
+				}
+			}
+		}
 	}
 	n.scratch.views = views
 	return views, true

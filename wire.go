@@ -14,7 +14,8 @@ import (
 //	[version, type, stamp.wall, stamp.logical, field…]
 //
 // with the fields of its entries flattened into the same array (compact: no
-// maps, no per-entry headers). version is 1. Types:
+// maps, no per-entry headers). version is 2 (1 had no views and no ledger:
+// a mesh runs one version). Types:
 //
 //	1 reports: entries of 4 fields (client xxhash64, window, demand, admitted),
 //	  the sender's own demand per finished client window, absolute values.
@@ -23,15 +24,25 @@ import (
 //	3 view:    one holder view of the sender: its incarnation, the entry's
 //	  sequence number and mesh time, then (name, incarnation) per member,
 //	  sorted by name, the sender among them.
+//	4 ledger:  entries of 6 fields (client xxhash64, window, kind 1=want
+//	  2=transfer 3=ack, from replica, to replica, value): a want is the
+//	  sender's refusals in the window; a transfer the cumulative rights
+//	  from gave to; an ack the cumulative transfer the borrower merged.
 //
 // stamp is the sender's HLC when it built the payload; receivers adopt its
 // wall part as mesh time within MaxClockOffset.
 const (
-	wireVersion = 1
+	wireVersion = 2
 	msgReports  = 1
 	msgConfig   = 2
 	msgView     = 3
+	msgLedger   = 4
 	viewFields  = 3 // before the members, two fields each
+	// Ledger entries: 6 fields, of three kinds.
+	ledgerFields   = 6
+	ledgerWant     = 1
+	ledgerTransfer = 2
+	ledgerAck      = 3
 	// maxViewMembers bounds the members of one view on the wire.
 	maxViewMembers = 4096
 	reportFields   = 4
@@ -65,6 +76,15 @@ type wireMsg struct {
 	reports []wireReport
 	configs []wireConfig
 	view    *wireView
+	ledger  []wireLedger
+}
+
+type wireLedger struct {
+	hash     uint64
+	window   int64
+	kind     uint64
+	from, to string
+	value    uint64
 }
 
 type wireView struct {
@@ -157,6 +177,21 @@ func encodeConfigs(max int, stamp crdt.Timestamp, cs []wireConfig) [][]byte {
 			_ = e.EncodeInt(c.stamp.WallTime)
 			_ = e.EncodeUint(uint64(c.stamp.Logical))
 			_ = e.EncodeString(c.node)
+		})
+	}
+	return w.done()
+}
+
+func encodeLedger(max int, stamp crdt.Timestamp, ls []wireLedger) [][]byte {
+	w := newMsgWriter(max, msgLedger, stamp)
+	for _, l := range ls {
+		w.add(ledgerFields, func(e *msgpack.Encoder) {
+			_ = e.EncodeUint(l.hash)
+			_ = e.EncodeInt(l.window)
+			_ = e.EncodeUint(l.kind)
+			_ = e.EncodeString(l.from)
+			_ = e.EncodeString(l.to)
+			_ = e.EncodeUint(l.value)
 		})
 	}
 	return w.done()

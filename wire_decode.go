@@ -254,6 +254,43 @@ func decodeMessage(b []byte) (wireMsg, error) {
 			}
 			m.configs = append(m.configs, c)
 		}
+	case msgLedger:
+		if n%ledgerFields != 0 {
+			return m, errors.New("fairmesh: ledger message has a partial entry")
+		}
+		m.ledger = make([]wireLedger, 0, n/ledgerFields)
+		for range n / ledgerFields {
+			var x wireLedger
+			if x.hash, err = r.uint(); err != nil {
+				return m, err
+			}
+			if x.window, err = r.int(); err != nil {
+				return m, err
+			}
+			if x.kind, err = r.uint(); err != nil {
+				return m, err
+			}
+			if x.from, err = r.str(2 * MaxClientIDLen); err != nil {
+				return m, err
+			}
+			if x.to, err = r.str(2 * MaxClientIDLen); err != nil {
+				return m, err
+			}
+			if x.value, err = r.uint(); err != nil {
+				return m, err
+			}
+			switch {
+			case x.window < 0:
+				return m, errors.New("fairmesh: negative window")
+			case x.kind < ledgerWant || x.kind > ledgerAck:
+				return m, fmt.Errorf("fairmesh: unknown ledger entry kind %d", x.kind)
+			case x.value > maxWireCount:
+				return m, errors.New("fairmesh: ledger value out of range")
+			case x.from == "" || (x.kind != ledgerWant && x.to == ""):
+				return m, errors.New("fairmesh: ledger entry without its replicas")
+			}
+			m.ledger = append(m.ledger, x)
+		}
 	case msgView:
 		v, err := decodeView(r, n)
 		if err != nil {

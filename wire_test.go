@@ -60,7 +60,7 @@ func TestWireIsMsgpack(t *testing.T) {
 	require.NoError(t, msgpack.Unmarshal(p, &generic))
 	require.Len(t, generic, 8)
 
-	b, err := msgpack.Marshal([]any{1, 1, testStamp.WallTime, 7, uint64(1 << 63), 2, 3, 1})
+	b, err := msgpack.Marshal([]any{wireVersion, 1, testStamp.WallTime, 7, uint64(1 << 63), 2, 3, 1})
 	require.NoError(t, err)
 	m, err := decodeMessage(b)
 	require.NoError(t, err)
@@ -78,24 +78,25 @@ func TestDecodeRejects(t *testing.T) {
 		// An array header claiming four billion elements: msgpack/v5
 		// aborts the process on it; we must refuse it.
 		"huge array header":   {0xdd, 0xff, 0xff, 0xff, 0xff},
-		"huge string header":  append(enc(1, 2, 1, 0)[:0:0], 0x97, 1, 2, 1, 0, 0xdb, 0xff, 0xff, 0xff, 0xff),
+		"huge string header":  append(enc(wireVersion, 2, 1, 0)[:0:0], 0x97, 1, 2, 1, 0, 0xdb, 0xff, 0xff, 0xff, 0xff),
 		"empty":               {},
 		"not an array":        {0x01},
-		"short header":        enc(1, 1),
-		"unknown version":     enc(2, 1, 1, 0),
-		"unknown type":        enc(1, 9, 1, 0),
-		"partial report":      enc(1, 1, 1, 0, 5, 6),
-		"negative window":     enc(1, 1, 1, 0, 5, -1, 1, 1),
-		"count out of range":  enc(1, 1, 1, 0, 5, 1, 1, 1<<40),
-		"string as hash":      enc(1, 1, 1, 0, "x", 1, 1, 1),
-		"trailing bytes":      append(enc(1, 1, 1, 0, 5, 1, 1, 1), 0x00),
-		"negative weight":     enc(1, 2, 1, 0, "a", kindWeight, -1, 0, 1, 0, "n"),
-		"huge weight":         enc(1, 2, 1, 0, "a", kindWeight, MaxWeight+1, 0, 1, 0, "n"),
-		"period too short":    enc(1, 2, 1, 0, "a", kindLimit, 10, 1, 1, 0, "n"),
-		"empty client":        enc(1, 2, 1, 0, "", kindWeight, 1, 0, 1, 0, "n"),
-		"long client":         enc(1, 2, 1, 0, long, kindWeight, 1, 0, 1, 0, "n"),
-		"unstamped config":    enc(1, 2, 1, 0, "a", kindWeight, 1, 0, 0, 0, "n"),
-		"unknown config kind": enc(1, 2, 1, 0, "a", 9, 1, 0, 1, 0, "n"),
+		"short header":        enc(wireVersion, 1),
+		"unknown version":     enc(wireVersion+1, 1, 1, 0),
+		"old version":         enc(wireVersion-1, 1, 1, 0),
+		"unknown type":        enc(wireVersion, 9, 1, 0),
+		"partial report":      enc(wireVersion, 1, 1, 0, 5, 6),
+		"negative window":     enc(wireVersion, 1, 1, 0, 5, -1, 1, 1),
+		"count out of range":  enc(wireVersion, 1, 1, 0, 5, 1, 1, 1<<40),
+		"string as hash":      enc(wireVersion, 1, 1, 0, "x", 1, 1, 1),
+		"trailing bytes":      append(enc(wireVersion, 1, 1, 0, 5, 1, 1, 1), 0x00),
+		"negative weight":     enc(wireVersion, 2, 1, 0, "a", kindWeight, -1, 0, 1, 0, "n"),
+		"huge weight":         enc(wireVersion, 2, 1, 0, "a", kindWeight, MaxWeight+1, 0, 1, 0, "n"),
+		"period too short":    enc(wireVersion, 2, 1, 0, "a", kindLimit, 10, 1, 1, 0, "n"),
+		"empty client":        enc(wireVersion, 2, 1, 0, "", kindWeight, 1, 0, 1, 0, "n"),
+		"long client":         enc(wireVersion, 2, 1, 0, long, kindWeight, 1, 0, 1, 0, "n"),
+		"unstamped config":    enc(wireVersion, 2, 1, 0, "a", kindWeight, 1, 0, 0, 0, "n"),
+		"unknown config kind": enc(wireVersion, 2, 1, 0, "a", 9, 1, 0, 1, 0, "n"),
 		"oversized":           make([]byte, MaxPayloadBytes+1),
 	}
 	for name, b := range cases {
@@ -123,10 +124,25 @@ type fixedClock time.Time
 
 func (c fixedClock) Now() time.Time { return time.Time(c) }
 
+// fuzzSeeds are one well-formed payload of every type.
+func fuzzSeeds() [][]byte {
+	return [][]byte{
+		{0xdd, 0xff, 0xff, 0xff, 0xff},
+		encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, demand: 3, admitted: 1}})[0],
+		encodeConfigs(1350, testStamp, []wireConfig{{id: "a", kind: kindLimit, v1: 5, v2: int64(time.Second), stamp: testStamp, node: "n"}})[0],
+		encodeView(1350, testStamp, 7, viewEntry{seq: 2, since: 9, members: []member{{"n1", 0}, {"n2", 7}}}),
+		encodeLedger(1350, testStamp, []wireLedger{
+			{hash: 1, window: 3, kind: ledgerWant, from: "n2#7", value: 4},
+			{hash: 1, window: 3, kind: ledgerTransfer, from: "n2#7", to: "n1#1800000000000000000", value: 2},
+			{hash: 1, window: 3, kind: ledgerAck, from: "n1#1800000000000000000", to: "n2#7", value: 2},
+		})[0],
+	}
+}
+
 func FuzzDecodeMessage(f *testing.F) {
-	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
-	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, demand: 3, admitted: 1}})[0])
-	f.Add(encodeConfigs(1350, testStamp, []wireConfig{{id: "a", kind: kindLimit, v1: 5, v2: int64(time.Second), stamp: testStamp, node: "n"}})[0])
+	for _, b := range fuzzSeeds() {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeMessage(b)
 		if err != nil {
@@ -139,13 +155,18 @@ func FuzzDecodeMessage(f *testing.F) {
 			again = encodeReports(MaxPayloadBytes, m.stamp, m.reports)
 		case msgConfig:
 			again = encodeConfigs(MaxPayloadBytes, m.stamp, m.configs)
+		case msgView:
+			again = [][]byte{encodeView(MaxPayloadBytes, m.stamp, m.view.inc, m.view.entry)}
+		case msgLedger:
+			again = encodeLedger(MaxPayloadBytes, m.stamp, m.ledger)
 		}
 		for _, p := range again {
 			m2, err := decodeMessage(p)
 			if err != nil {
 				t.Fatalf("re-encoded message does not decode: %v", err)
 			}
-			if len(m2.reports) != len(m.reports) || len(m2.configs) != len(m.configs) {
+			if len(m2.reports) != len(m.reports) || len(m2.configs) != len(m.configs) || len(m2.ledger) != len(m.ledger) ||
+				(m.view != nil && (m2.view == nil || len(m2.view.entry.members) != len(m.view.entry.members))) {
 				t.Fatalf("round trip changed the entry count")
 			}
 		}
@@ -155,8 +176,9 @@ func FuzzDecodeMessage(f *testing.F) {
 // FuzzReceive feeds arbitrary bytes to a live node: it must never panic
 // and must keep admitting its known client as before.
 func FuzzReceive(f *testing.F) {
-	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff})
-	f.Add(encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, demand: 3, admitted: 1}})[0])
+	for _, b := range fuzzSeeds() {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		n, err := NewNode(Config{NodeID: "n1", Clock: fixedClock(time.Unix(1_800_000_000, 0))})
 		if err != nil {
