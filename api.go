@@ -71,19 +71,22 @@ type Status struct {
 
 // Counters are a node's cumulative event counts, for monitoring.
 type Counters struct {
-	Admitted, Denied   uint64 // decisions (requests), since start
-	Overflowed         uint64 // requests decided in the shared overflow bucket
-	Returned           uint64 // admitted requests given back by Return
-	RightsLent         uint64 // rights this node transferred to members that ran dry
-	RightsBorrowed     uint64 // rights other members transferred to this node
-	Evicted            uint64 // idle clients evicted
-	MessagesSent       uint64
-	BytesSent          uint64
-	MessagesReceived   uint64
-	DroppedMessages    uint64 // undecodable, unknown version, oversized
-	DroppedReports     uint64 // entries past MaxClients (reports or configs from peers), or configs whose ID's hash is another's
-	Collisions         uint64 // client IDs refused or sent to overflow because another ID with the same hash is known
-	ClockOffsetRejects uint64 // remote timestamps too far ahead, not adopted
+	Admitted, Denied uint64 // decisions (requests), since start
+	Overflowed       uint64 // requests decided in the shared overflow bucket
+	Returned         uint64 // admitted requests given back by Return
+	RightsLent       uint64 // rights this node transferred to members that ran dry
+	RightsBorrowed   uint64 // rights other members transferred to this node
+	// ReservationsReleased counts reserved capacity moved to the pool
+	// because its client fell silent within the window.
+	ReservationsReleased uint64
+	Evicted              uint64 // idle clients evicted
+	MessagesSent         uint64
+	BytesSent            uint64
+	MessagesReceived     uint64
+	DroppedMessages      uint64 // undecodable, unknown version, oversized
+	DroppedReports       uint64 // entries past MaxClients (reports or configs from peers), or configs whose ID's hash is another's
+	Collisions           uint64 // client IDs refused or sent to overflow because another ID with the same hash is known
+	ClockOffsetRejects   uint64 // remote timestamps too far ahead, not adopted
 }
 
 // MemberState is a member's state as the membership layer reports it.

@@ -48,9 +48,9 @@ type ledgerCell struct {
 const (
 	// maxLedgerCells bounds the client windows with a ledger.
 	maxLedgerCells = 1 << 16
-	// wantSaturation: above this multiple of its limit in measured demand,
-	// a client's refusals are not announced.
-	wantSaturation = 1.5
+	// wantSpare: a holder that measured less than this part of an even
+	// split of the limit may have rights to spare.
+	wantSpare = 0.8
 	// maxWantsPerTick bounds the wants one tick announces.
 	maxWantsPerTick = 512
 )
@@ -130,8 +130,7 @@ func (n *Node) collectWants(now int64) []wireLedger {
 		if att <= adm || adm < slice+extra {
 			return true // nothing refused, or refused by the pool
 		}
-		_, total, known := n.demandVector(e, n.peer[e.Hash()], x-n.lag(), p.Period)
-		if known && float64(total)/demandScale >= wantSaturation*float64(c.rate) {
+		if !n.othersMayHaveSpare(e, x, p.Period, c.rate) {
 			return true
 		}
 		cl := n.cell(e.Hash(), x, p.Period, true)
@@ -143,6 +142,24 @@ func (n *Node) collectWants(now int64) []wireLedger {
 		return true
 	})
 	return ws
+}
+
+// othersMayHaveSpare reports whether some other holder measured less
+// demand for the client than an even part of its limit: unless one did,
+// every node is likely to use what it holds, and a want would only cost
+// gossip.
+func (n *Node) othersMayHaveSpare(e *bucket.Entry, x, period int64, limit int) bool {
+	att, _, known := n.demandVector(e, n.peer[e.Hash()], x-n.lag(), period)
+	if !known {
+		return true
+	}
+	even := float64(limit) / float64(len(n.holders)) * demandScale
+	for i, d := range att {
+		if i != n.selfIdx && float64(d) < wantSpare*even {
+			return true
+		}
+	}
+	return false
 }
 
 // onWant answers member from's want: it gives up to half of what this node

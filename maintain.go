@@ -28,6 +28,11 @@ type allocState struct {
 	// capacity window (the rest is the pool).
 	binding       bool
 	reservedTotal int64
+	// poolDemand is each holder's measured demand (req/s, in n.holders
+	// order) at the last fair-share run, poolBy the same by name: the pool
+	// is split by it.
+	poolDemand []float64
+	poolBy     map[string]float64
 	// claimAt is the earliest mesh time at which some window's rights can
 	// be claimed (math.MaxInt64: none pending).
 	claimAt int64
@@ -57,6 +62,7 @@ func (a *allocState) init(n *Node) {
 	a.capWindow = -1
 	a.dirty = true
 	a.claimAt = math.MaxInt64
+	a.poolBy = map[string]float64{}
 }
 
 // maintain accounts finished windows, evicts idle clients, and re-derives

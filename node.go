@@ -59,7 +59,10 @@ type Node struct {
 	// the transfer acknowledgements owed to each member.
 	ledgers map[ledgerKey]*ledgerCell
 	acks    map[string][]wireLedger
-	fenced  bool // Quorum policy: this node reaches no majority; it admits nothing
+	// lastTick and tickGap are the mesh time of the last Tick and the
+	// interval between Ticks as observed (ns).
+	lastTick, tickGap int64
+	fenced            bool // Quorum policy: this node reaches no majority; it admits nothing
 
 	pendingReports map[uint64]*pending // own demand reports to send
 	pendingConf    map[uint64]int      // config registers to send (sends left)

@@ -147,13 +147,33 @@ func (n *Node) viewPart(h uint64, a int64, v *viewEntry, e *bucket.Entry, rc *re
 	}
 	n.scratch.ids = ids
 	if h == 0 {
-		// The pool: split evenly.
+		// The pool: split by where it will be drawn on (each holder's
+		// demand at the last fair-share run), smoothed like a client's;
+		// evenly for windows too short to have settled reports.
 		frac := n.scratch.frac[:0]
-		for range m {
-			frac = append(frac, 1/float64(m))
+		total := 0.0
+		if period-leadOf(period) >= n.settle()+n.tickInterval() {
+			for _, mb := range v.members {
+				total += n.alloc.poolBy[mb.name]
+			}
+		}
+		for _, mb := range v.members {
+			if total <= 0 {
+				frac = append(frac, 1/float64(m))
+				continue
+			}
+			frac = append(frac, (n.alloc.poolBy[mb.name]+smoothing*total/float64(m))/((1+smoothing)*total))
 		}
 		n.scratch.frac = frac
 		return uint64(apportion(a, frac, int(uint64(x)%uint64(m)), idx, &n.scratch))
+	}
+	if period-leadOf(period) < n.settle()+n.tickInterval() {
+		// Reports of window x−2 are sent within a tick of its end and
+		// must have settled everywhere by x's lead instant. In a window
+		// too short for that, nodes would split by different numbers, and
+		// their parts sum past the allowance: split evenly, and let
+		// borrowing move what one node does not use.
+		return n.viewPart(0, a, v, e, rc, x, period)
 	}
 	att, total, _ := n.demandOver(ids, e, rc, x-n.lag(), period)
 	frac := n.scratch.frac[:0]
@@ -168,6 +188,19 @@ func (n *Node) viewPart(h uint64, a int64, v *viewEntry, e *bucket.Entry, rc *re
 	return uint64(apportion(a, frac, int((h+uint64(x))%uint64(m)), idx, &n.scratch))
 }
 
+// tickInterval is the interval between Ticks as observed (100 ms before
+// any).
+func (n *Node) tickInterval() int64 {
+	if n.tickGap <= 0 {
+		return int64(100 * time.Millisecond)
+	}
+	return min(n.tickGap, int64(5*time.Second))
+}
+
+// settle is how long a report takes to reach every member: a few tick
+// intervals (resends included).
+func (n *Node) settle() int64 { return 3 * n.tickInterval() }
+
 // noteClaim makes sure maintenance runs again at mesh time t, when a
 // window's rights can be claimed.
 func (n *Node) noteClaim(t int64) {
@@ -180,8 +213,13 @@ func (n *Node) noteClaim(t int64) {
 // reserved is a client's reserved share of the capacity in one of its
 // windows: its fair share (at most its own limit) while demand exceeds the
 // capacity, nothing otherwise (everyone then draws from the pool).
+//
+// A client whose own window is not the capacity's reserves nothing either:
+// a share reserved per minute or per hour could be spent within one
+// capacity window. Such a client draws every request from the pool, which
+// its fair share is left in.
 func (n *Node) reserved(c effConf, share float64) int64 {
-	if !n.alloc.binding {
+	if !n.alloc.binding || c.period != int64(n.cfg.CapacityPeriod) {
 		return 0
 	}
 	R := int64(math.Floor(share*time.Duration(c.period).Seconds() + 1e-6))

@@ -57,11 +57,24 @@ func (n *Node) fairShares(now int64) {
 	refs := n.collect()
 	capRate := float64(n.cfg.Capacity) / n.cfg.CapacityPeriod.Seconds()
 	claims := n.alloc.claims[:0]
+	pd := n.alloc.poolDemand[:0]
+	for range n.holders {
+		pd = append(pd, 0)
+	}
 	for _, r := range refs {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
-		_, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
+		att, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
 		demand := float64(total) / demandScale / secs
+		// Where the pool will be drawn on: each holder's demand, a limited
+		// client's bounded by its limit, in requests per second.
+		scale := 1.0
+		if c.limited && total > 0 {
+			scale = min(1, float64(c.rate)*demandScale/float64(total))
+		}
+		for i, d := range att {
+			pd[i] += float64(d) * scale / demandScale / secs
+		}
 		if !known {
 			// Nobody has measured this client yet: it reserves nothing and
 			// draws from the pool until it is measured.
@@ -161,14 +174,15 @@ func (n *Node) fairShares(now int64) {
 	capSecs := n.cfg.CapacityPeriod.Seconds()
 	for i, r := range refs {
 		c := n.effective(r.h)
-		if c.period == capWin {
-			res += n.reserved(c, whole[i]/capSecs)
-		} else {
-			res += int64(math.Floor(whole[i] / time.Duration(c.period).Seconds() * capSecs))
-		}
+		res += n.reserved(c, whole[i]/capSecs)
 	}
 	if n.alloc.binding {
 		res += int64(whole[len(whole)-1] / time.Duration(ov.Period).Seconds() * capSecs)
 	}
 	n.alloc.reservedTotal = res
+	n.alloc.poolDemand = pd
+	clear(n.alloc.poolBy)
+	for i, id := range n.holders {
+		n.alloc.poolBy[id] = pd[i]
+	}
 }

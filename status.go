@@ -128,8 +128,8 @@ func (n *Node) CheckInvariants() error {
 		switch {
 		case p.Period <= 0:
 			err = fmt.Errorf("fairmesh: client %q has window length %d", e.ID(), p.Period)
-		case !p.Unlimited && n.effective(e.Hash()).limited && p.Slice+p.Extra > uint64(n.effective(e.Hash()).rate):
-			err = fmt.Errorf("fairmesh: client %q holds %d+%d, more than its limit %d", e.ID(), p.Slice, p.Extra, n.effective(e.Hash()).rate)
+		case n.overClaimed(e):
+			err = fmt.Errorf("fairmesh: client %q claimed more than its limit %d in a window", e.ID(), n.effective(e.Hash()).rate)
 		case n.cfg.Capacity > 0 && !p.Unlimited && p.Slice > uint64(n.capacityIn(p.Period)):
 			err = fmt.Errorf("fairmesh: client %q reserves %d, more than the capacity", e.ID(), p.Slice)
 		case e.Cold.PrevReported.Window >= 0 && e.Cold.PrevReported.Window >= e.Cold.Reported.Window:
@@ -140,4 +140,19 @@ func (n *Node) CheckInvariants() error {
 		return err == nil
 	})
 	return err
+}
+
+// overClaimed reports whether a window's claim of a limited client exceeds
+// its limit (what it borrowed on top may not: that was another's claim).
+func (n *Node) overClaimed(e *bucket.Entry) bool {
+	c := n.effective(e.Hash())
+	if !c.limited {
+		return false
+	}
+	for _, p := range e.Cold.Pins {
+		if p.Window1 > 0 && (p.Slice > p.Limit || int64(p.Limit) > int64(c.rate)) {
+			return true
+		}
+	}
+	return false
 }

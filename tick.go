@@ -18,7 +18,14 @@ import (
 func (n *Node) Tick(now time.Time) []Message {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.maintain(now.UnixNano() + n.offset.Load())
+	mesh := now.UnixNano() + n.offset.Load()
+	if gap := mesh - n.lastTick; n.lastTick > 0 && gap > 0 {
+		// The largest recent interval, decaying: a late tick counts.
+		n.tickGap = max(gap, n.tickGap-n.tickGap/8)
+	}
+	n.lastTick = mesh
+	n.maintain(mesh)
+	n.releaseIdle(mesh)
 	peers := false
 	for _, st := range n.mem {
 		if st == MemberAlive || st == MemberSuspect {

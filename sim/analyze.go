@@ -67,28 +67,38 @@ func (r *runner) analyze(rep *Report) {
 				measured = false
 			}
 		}
+		quotaTook := 0.0
 		for c := range claims {
 			cfg := m.at(c, start)
 			lim := -1.0
 			if cfg.allowance >= 0 {
 				lim = float64(cfg.allowance)
 			}
+			dem := float64(d.demand[c])
 			if quotaOnly(cfg, W) {
 				// A limit per minute or hour allows a burst in any one
 				// measurement window: it is checked in its own windows
 				// (quota.go), and the ideal here cannot say what is fair.
-				lim = -1
+				// What it took of the capacity is not the others' to have.
+				lim, dem = -1, 0
+				quotaTook += float64(d.admitted[c])
 			}
-			claims[c] = claim{weight: cfg.weight, demand: float64(d.demand[c]), limit: lim, floor: floorW}
+			claims[c] = claim{weight: cfg.weight, demand: dem, limit: lim, floor: floorW}
 		}
-		shares = idealShares(capW, claims, shares)
+		idealCap := capW
+		if capW > 0 {
+			idealCap = max(capW-quotaTook, 0)
+		}
+		shares = idealShares(idealCap, claims, shares)
 
 		var tot, totDemand, totIdeal, den float64
+		quotaAdm := 0.0 // admitted to quota-only clients: in the capacity, not in utilization
 		totAllow, allLimited := int64(0), true
 		for c := range claims {
 			adm := float64(d.admitted[c])
 			if quotaOnly(m.at(c, start), W) {
 				tot += adm
+				quotaAdm += adm
 				continue
 			}
 			tot += adm
@@ -149,7 +159,7 @@ func (r *runner) analyze(rep *Report) {
 		}
 		if measured {
 			rep.MeasuredWindows++
-			sumAdm += tot
+			sumAdm += tot - quotaAdm
 			sumDen += den
 		}
 		widx := int64(s) + m.base

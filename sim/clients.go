@@ -22,6 +22,7 @@ type clientRun struct {
 	next   float64 // ns, poisson
 	rng    *rand.Rand
 	cur    []float64 // smooth weighted round robin state per node
+	off    bool      // in an off period of an on/off pattern
 	eff    []float64 // effective weights per node (spread clients)
 	effVer uint64
 }
@@ -67,8 +68,17 @@ func (r *runner) arrival(e event) {
 		r.scheduleArrival(c, cr.start+int64(math.Round(cr.phase+float64(cr.k)*gap)))
 	}
 
-	if spec := &r.p.clients[c]; spec.off > 0 && (r.now+spec.phase)%(spec.on+spec.off) >= spec.on {
-		return // an off period: the client sends nothing
+	if spec := &r.p.clients[c]; spec.off > 0 {
+		off := (r.now+spec.phase)%(spec.on+spec.off) >= spec.on
+		if off != cr.off {
+			// Demand changed: like a set_demand event, the windows around
+			// it are not measured (see analyze.go).
+			cr.off = off
+			r.markEvent(r.now)
+		}
+		if off {
+			return // an off period: the client sends nothing
+		}
 	}
 	n := r.pickNode(c)
 	w := r.met.window(r.now)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/fairmesh/fairmesh/sim"
 	"github.com/spf13/cobra"
@@ -20,6 +22,9 @@ func newSimCmd() *cobra.Command {
 		names   []string
 		asJSON  bool
 		windows bool
+		fuzzN   int
+		seed    uint64
+		outDir  string
 	)
 	cmd := &cobra.Command{
 		Use:   "sim [FILE…]",
@@ -31,12 +36,32 @@ simulator, and print a report per scenario: a readable summary, or with
 
 The same scenario and seed give the same run, bit for bit: compare digests.
 
-Exit status: 0 when no report has violations; 3 when at least one has
-(all reports are printed first); 1 when a scenario cannot be read or run.`,
+With --fuzz N, it instead draws N random scenarios from --seed (mesh sizes,
+clients, limits from 100ms to 1h, steady, Poisson and on/off demand, loss,
+duplication, skew, drift, joins, leaves, crashes, restarts, partitions and
+heals at arbitrary instants), runs each, and checks it: no over-admission in
+any window or any client window, no broken invariant, and fairness and
+utilization bounds over stable windows when there is no partition. Each
+failing scenario is shrunk and written to --out as a JSON file that
+"fairmesh sim FILE" replays.
+
+Exit status: 0 when no report has violations (no drawn scenario failed);
+3 when at least one has (all reports are printed first); 1 when a scenario
+cannot be read or run.`,
 		Example: `  fairmesh sim --scenario all
   fairmesh sim --scenario partition --windows
-  fairmesh sim --json my-scenario.json`,
+  fairmesh sim --json my-scenario.json
+  fairmesh sim --fuzz 200 --seed 1`,
 		RunE: func(cmd *cobra.Command, files []string) error {
+			if fuzzN > 0 {
+				if len(names) > 0 || len(files) > 0 {
+					return fmt.Errorf("sim: --fuzz draws its own scenarios: give no files and no --scenario")
+				}
+				return runFuzz(cmd, fuzzN, seed, outDir, asJSON)
+			}
+			if fuzzN < 0 {
+				return fmt.Errorf("sim: --fuzz %d: the number of scenarios must be positive", fuzzN)
+			}
 			var scs []sim.Scenario
 			for _, n := range names {
 				list := []string{n}
@@ -96,7 +121,51 @@ Exit status: 0 when no report has violations; 3 when at least one has
 	cmd.Flags().StringArrayVar(&names, "scenario", nil, `built-in scenario to run (repeatable; "all" for every one)`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of reports (with the per-window figures)")
 	cmd.Flags().BoolVar(&windows, "windows", false, "include the per-window table in the text report")
+	cmd.Flags().IntVar(&fuzzN, "fuzz", 0, "draw and check this many random scenarios instead")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "the seed of --fuzz: the same seed draws the same scenarios")
+	cmd.Flags().StringVar(&outDir, "out", ".", "where --fuzz writes each failing scenario, shrunk, as JSON")
 	return cmd
+}
+
+// runFuzz is `fairmesh sim --fuzz N`.
+func runFuzz(cmd *cobra.Command, n int, seed uint64, outDir string, asJSON bool) error {
+	out := cmd.OutOrStdout()
+	var cases []sim.FuzzCase
+	failed := 0
+	err := sim.Search(seed, n, 60, func(c sim.FuzzCase) {
+		if len(c.Failures) > 0 {
+			failed++
+			path := filepath.Join(outDir, c.Shrunk.Name+".json")
+			b, err := json.MarshalIndent(c.Shrunk, "", "  ")
+			if err == nil {
+				err = os.WriteFile(path, append(b, '\n'), 0o644)
+			}
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "fairmesh: writing %s: %v\n", path, err)
+			} else if !asJSON {
+				fmt.Fprintf(out, "scenario %d FAILED, shrunk to %s:\n  %s\n", c.Index, path, strings.Join(c.Failures, "\n  "))
+			}
+		}
+		if asJSON {
+			cases = append(cases, c)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(cases); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(out, "%d random scenarios from seed %d: %d failed\n", n, seed, failed)
+	}
+	if failed > 0 {
+		return &exitError{code: exitViolations}
+	}
+	return nil
 }
 
 func loadFile(path string) (sim.Scenario, error) {
