@@ -76,6 +76,8 @@ type Counters struct {
 	Returned         uint64 // admitted requests given back by Return
 	RightsLent       uint64 // rights this node transferred to members that ran dry
 	RightsBorrowed   uint64 // rights other members transferred to this node
+	NacksSent        uint64 // reports payloads this node asked a member for again
+	ReportsRepaired  uint64 // reports payloads this node sent again when asked
 	// ReservationsReleased counts reserved capacity moved to the pool
 	// because its client fell silent within the window.
 	ReservationsReleased uint64

@@ -12,7 +12,7 @@ import (
 
 func beaconFrom(t *testing.T, n *Node, from string, wall time.Time) {
 	t.Helper()
-	require.NoError(t, n.Receive(from, encodeBeacon(crdt.Timestamp{WallTime: wall.UnixNano()})))
+	require.NoError(t, n.Receive(from, encodeBeacon(crdt.Timestamp{WallTime: wall.UnixNano()}, 0)))
 }
 
 func TestMeshTimeAdoptsPeersWithinMaxOffset(t *testing.T) {
@@ -95,8 +95,8 @@ func TestMeshTimeDoesNotCreepOnNoise(t *testing.T) {
 		j := jitter[i%len(jitter)]
 		sa := a.meshNow() + int64(j)
 		sb := b.meshNow() + int64(j)
-		require.NoError(t, b.Receive("a", encodeBeacon(crdt.Timestamp{WallTime: sa})))
-		require.NoError(t, a.Receive("b", encodeBeacon(crdt.Timestamp{WallTime: sb})))
+		require.NoError(t, b.Receive("a", encodeBeacon(crdt.Timestamp{WallTime: sa}, 0)))
+		require.NoError(t, a.Receive("b", encodeBeacon(crdt.Timestamp{WallTime: sb}, 0)))
 	}
 	require.Zero(t, a.Status().ClockOffset)
 	require.Zero(t, b.Status().ClockOffset)

@@ -59,6 +59,14 @@ type Node struct {
 	// the transfer acknowledgements owed to each member.
 	ledgers map[ledgerKey]*ledgerCell
 	acks    map[string][]wireLedger
+	// repSeq is the last reports sequence number used, repLog which
+	// clients each recent one carried, repairs the numbers each member
+	// asked for again, repIn what this node received of each member's
+	// (reliable.go).
+	repSeq  uint64
+	repLog  map[uint64]*sentPayload
+	repairs map[string][]uint64
+	repIn   map[string]*repRecv
 	// lastTick and tickGap are the mesh time of the last Tick and the
 	// interval between Ticks as observed (ns).
 	lastTick, tickGap int64
@@ -130,6 +138,9 @@ func NewNode(cfg Config) (*Node, error) {
 	n.peerViews = map[string]*viewLog{}
 	n.ledgers = map[ledgerKey]*ledgerCell{}
 	n.acks = map[string][]wireLedger{}
+	n.repLog = map[uint64]*sentPayload{}
+	n.repairs = map[string][]uint64{}
+	n.repIn = map[string]*repRecv{}
 	n.views.inc = now
 	n.recordView(now)
 	if cfg.Capacity > 0 {

@@ -51,8 +51,12 @@ func (n *Node) Receive(from string, payload []byte) error {
 			}
 		}
 	case msgReports:
+		n.noteReports(from, m)
 		n.mergeReports(from, m.reports)
+	case msgNack:
+		n.onNack(from, m.nacks)
 	case msgConfig:
+		n.noteReports(from, m)
 		limit := n.meshNow() + int64(n.cfg.MaxClockOffset)
 		for _, c := range m.configs {
 			// A stamp from too far in the future would win every LWW race
@@ -144,6 +148,7 @@ func (n *Node) mergeView(from string, v *wireView) {
 	case v.inc > pv.inc:
 		*pv = viewLog{inc: v.inc}
 		n.forgetReports(from)
+		delete(n.repIn, from) // a new process numbers its reports anew
 		if st, ok := n.mem[from]; ok && st != MemberDead && st != MemberLeft {
 			n.aliveSince[from] = n.meshNow()
 			n.pendingFull[from] = true

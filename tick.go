@@ -37,6 +37,7 @@ func (n *Node) Tick(now time.Time) []Message {
 		clear(n.pendingReports)
 		clear(n.pendingConf)
 		clear(n.acks)
+		clear(n.repairs)
 		return nil
 	}
 	stamp := n.hlc.Now()
@@ -48,6 +49,7 @@ func (n *Node) Tick(now time.Time) []Message {
 		out = append(out, Message{Payload: p})
 	}
 	out = append(out, n.ledgerMessages(now.UnixNano()+n.offset.Load(), stamp)...)
+	out = append(out, n.reliabilityMessages(stamp)...)
 	if n.pendingView > 0 {
 		n.pendingView--
 		for _, p := range n.encodeViews(stamp) {
@@ -64,7 +66,7 @@ func (n *Node) Tick(now time.Time) []Message {
 		// Even with nothing to report, every tick carries this node's
 		// stamp: window boundaries stay aligned as clocks drift, and a
 		// node that joins learns mesh time within one tick.
-		out = append(out, Message{Payload: encodeBeacon(stamp)})
+		out = append(out, Message{Payload: encodeBeacon(stamp, n.repSeq)})
 	}
 	for _, m := range out {
 		n.counters.MessagesSent++
@@ -127,7 +129,15 @@ func (n *Node) encodePendingReports(stamp crdt.Timestamp) [][]byte {
 			delete(n.pendingReports, h)
 		}
 	}
-	return encodeReports(n.cfg.MaxMessageBytes, stamp, rs)
+	first := n.repSeq + 1
+	ps, payloadOf := encodeReports(n.cfg.MaxMessageBytes, stamp, first, rs)
+	n.repSeq += uint64(len(ps))
+	sent := make([]uint64, len(rs))
+	for i, r := range rs {
+		sent[i] = r.hash
+	}
+	n.logSent(first, false, sent, payloadOf)
+	return ps
 }
 
 func (n *Node) appendConf(cs []wireConfig, cc *clientConf) []wireConfig {
@@ -153,7 +163,15 @@ func (n *Node) encodePendingConf(stamp crdt.Timestamp) [][]byte {
 			delete(n.pendingConf, h)
 		}
 	}
-	return encodeConfigs(n.cfg.MaxMessageBytes, stamp, cs)
+	first := n.repSeq + 1
+	ps, payloadOf := encodeConfigs(n.cfg.MaxMessageBytes, stamp, first, cs)
+	n.repSeq += uint64(len(ps))
+	hs := make([]uint64, len(cs))
+	for i, c := range cs {
+		hs[i] = n.hashID(c.id)
+	}
+	n.logSent(first, true, hs, payloadOf)
+	return ps
 }
 
 // FullState returns this node's whole state — its demand reports and every
@@ -186,8 +204,10 @@ func (n *Node) fullState(stamp crdt.Timestamp) [][]byte {
 		cs = n.appendConf(cs, n.conf[h])
 	}
 	out := n.encodeViews(stamp)
-	out = append(out, encodeReports(n.cfg.MaxMessageBytes, stamp, rs)...)
-	return append(out, encodeConfigs(n.cfg.MaxMessageBytes, stamp, cs)...)
+	reps, _ := encodeReports(n.cfg.MaxMessageBytes, stamp, 0, rs)
+	out = append(out, reps...)
+	confs, _ := encodeConfigs(n.cfg.MaxMessageBytes, stamp, 0, cs)
+	return append(out, confs...)
 }
 
 // encodeViews returns this node's two newest view entries: the one in

@@ -17,13 +17,18 @@ import (
 // maps, no per-entry headers). version is 2 (1 had no views and no ledger:
 // a mesh runs one version). Types:
 //
-//	1 reports: entries of 4 fields (client xxhash64, window, demand, admitted),
-//	  the sender's own demand per finished client window, absolute values.
-//	2 config:  entries of 7 fields (client ID, kind 1=weight 2=limit,
+//	1 reports: a sequence number, then entries of 4 fields (client
+//	  xxhash64, window, demand, admitted), the sender's own demand per
+//	  finished client window, absolute values. Without entries (a beacon)
+//	  the number is the highest the sender used.
+//	2 config:  a sequence number (shared with reports), then entries of 7
+//	  fields (client ID, kind 1=weight 2=limit,
 //	  weight or rate, 0 or period ns, stamp.wall, stamp.logical, stamp.node).
 //	3 view:    one holder view of the sender: its incarnation, the entry's
 //	  sequence number and mesh time, then (name, incarnation) per member,
 //	  sorted by name, the sender among them.
+//	5 nack:    sequence numbers of reports payloads the receiver of the
+//	  nack sent and the sender of it did not receive.
 //	4 ledger:  entries of 6 fields (client xxhash64, window, kind 1=want
 //	  2=transfer 3=ack, from replica, to replica, value): a want is the
 //	  sender's refusals in the window; a transfer the cumulative rights
@@ -37,6 +42,7 @@ const (
 	msgConfig   = 2
 	msgView     = 3
 	msgLedger   = 4
+	msgNack     = 5 // entries of 1 field: a reports sequence number to send again
 	viewFields  = 3 // before the members, two fields each
 	// Ledger entries: 6 fields, of three kinds.
 	ledgerFields   = 6
@@ -73,6 +79,8 @@ type wireConfig struct {
 type wireMsg struct {
 	typ     uint64
 	stamp   crdt.Timestamp
+	seq     uint64   // reports: the payload's number, or a beacon's highest
+	nacks   []uint64 // nack
 	reports []wireReport
 	configs []wireConfig
 	view    *wireView
@@ -101,6 +109,11 @@ type msgWriter struct {
 	enc   *msgpack.Encoder
 	count int
 	out   [][]byte
+	// seq, when set, numbers each payload: it is written first after the
+	// header, and the payload of entry i is entryPayload[i].
+	seq          func(payload int) uint64
+	base         int // fields in a payload before its entries
+	entryPayload []int
 }
 
 func newMsgWriter(max int, typ uint64, stamp crdt.Timestamp) *msgWriter {
@@ -119,6 +132,11 @@ func (w *msgWriter) begin() {
 	_ = w.enc.EncodeInt(w.stamp.WallTime)
 	_ = w.enc.EncodeUint(uint64(w.stamp.Logical))
 	w.count = headerFields
+	if w.seq != nil {
+		_ = w.enc.EncodeUint(w.seq(len(w.out)))
+		w.count++
+	}
+	w.base = w.count
 }
 
 // add appends one entry of nfields written by put, starting a new payload
@@ -129,17 +147,18 @@ func (w *msgWriter) add(nfields int, put func(*msgpack.Encoder)) {
 	}
 	mark := w.buf.Len()
 	put(w.enc)
-	if w.buf.Len() > w.max && w.count > headerFields {
+	if w.buf.Len() > w.max && w.count > w.base {
 		w.buf.Truncate(mark)
 		w.flush()
 		w.begin()
 		put(w.enc)
 	}
 	w.count += nfields
+	w.entryPayload = append(w.entryPayload, len(w.out))
 }
 
 func (w *msgWriter) flush() {
-	if w.count <= headerFields {
+	if w.count <= w.base {
 		return
 	}
 	b := bytes.Clone(w.buf.Bytes())
@@ -153,8 +172,19 @@ func (w *msgWriter) done() [][]byte {
 	return w.out
 }
 
-func encodeReports(max int, stamp crdt.Timestamp, rs []wireReport) [][]byte {
+// encodeReports packs reports into payloads numbered from first on (0:
+// unnumbered): a reports payload's first field is its sequence number, by
+// which receivers notice one that was lost and ask for it again
+// (reliable.go). It returns the payloads and, for each report, the payload
+// it went into.
+func encodeReports(max int, stamp crdt.Timestamp, first uint64, rs []wireReport) ([][]byte, []int) {
 	w := newMsgWriter(max, msgReports, stamp)
+	w.seq = func(payload int) uint64 {
+		if first == 0 {
+			return 0 // unnumbered: a full state, sent to one member
+		}
+		return first + uint64(payload)
+	}
 	for _, r := range rs {
 		w.add(reportFields, func(e *msgpack.Encoder) {
 			_ = e.EncodeUint(r.hash)
@@ -163,11 +193,19 @@ func encodeReports(max int, stamp crdt.Timestamp, rs []wireReport) [][]byte {
 			_ = e.EncodeUint(r.admitted)
 		})
 	}
-	return w.done()
+	return w.done(), w.entryPayload
 }
 
-func encodeConfigs(max int, stamp crdt.Timestamp, cs []wireConfig) [][]byte {
+// encodeConfigs packs config entries into payloads numbered from first on
+// (0: unnumbered), in the same sequence as reports.
+func encodeConfigs(max int, stamp crdt.Timestamp, first uint64, cs []wireConfig) ([][]byte, []int) {
 	w := newMsgWriter(max, msgConfig, stamp)
+	w.seq = func(payload int) uint64 {
+		if first == 0 {
+			return 0
+		}
+		return first + uint64(payload)
+	}
 	for _, c := range cs {
 		w.add(configFields, func(e *msgpack.Encoder) {
 			_ = e.EncodeString(c.id)
@@ -179,7 +217,7 @@ func encodeConfigs(max int, stamp crdt.Timestamp, cs []wireConfig) [][]byte {
 			_ = e.EncodeString(c.node)
 		})
 	}
-	return w.done()
+	return w.done(), w.entryPayload
 }
 
 func encodeLedger(max int, stamp crdt.Timestamp, ls []wireLedger) [][]byte {
@@ -193,6 +231,14 @@ func encodeLedger(max int, stamp crdt.Timestamp, ls []wireLedger) [][]byte {
 			_ = e.EncodeString(l.to)
 			_ = e.EncodeUint(l.value)
 		})
+	}
+	return w.done()
+}
+
+func encodeNacks(max int, stamp crdt.Timestamp, seqs []uint64) [][]byte {
+	w := newMsgWriter(max, msgNack, stamp)
+	for _, q := range seqs {
+		w.add(1, func(e *msgpack.Encoder) { _ = e.EncodeUint(q) })
 	}
 	return w.done()
 }
@@ -216,13 +262,15 @@ func encodeView(max int, stamp crdt.Timestamp, inc int64, v viewEntry) []byte {
 	return out[0]
 }
 
-// encodeBeacon returns a payload with a header and no entries: it carries
-// only the sender's stamp, so that mesh time keeps agreeing when a node
-// has nothing else to say.
-func encodeBeacon(stamp crdt.Timestamp) []byte {
+// encodeBeacon returns a reports payload with no entries: it carries the
+// sender's stamp, so that mesh time keeps agreeing when a node has nothing
+// else to say, and in place of a sequence number the highest one the
+// sender has used, so that a receiver notices a lost last payload.
+func encodeBeacon(stamp crdt.Timestamp, high uint64) []byte {
 	w := newMsgWriter(1<<10, msgReports, stamp)
+	w.seq = func(int) uint64 { return high }
 	w.begin()
 	b := bytes.Clone(w.buf.Bytes())
-	binary.BigEndian.PutUint32(b[1:5], headerFields)
+	binary.BigEndian.PutUint32(b[1:5], uint32(w.count))
 	return b
 }

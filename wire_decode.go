@@ -216,6 +216,13 @@ func decodeMessage(b []byte) (wireMsg, error) {
 	n -= headerFields
 	switch m.typ {
 	case msgReports:
+		if n < 1 {
+			return m, errors.New("fairmesh: reports message without its sequence number")
+		}
+		if m.seq, err = r.uint(); err != nil {
+			return m, err
+		}
+		n--
 		if n%reportFields != 0 {
 			return m, errors.New("fairmesh: reports message has a partial entry")
 		}
@@ -243,6 +250,16 @@ func decodeMessage(b []byte) (wireMsg, error) {
 			m.reports = append(m.reports, x)
 		}
 	case msgConfig:
+		if n < 1 {
+			return m, errors.New("fairmesh: config message without its sequence number")
+		}
+		if m.seq, err = r.uint(); err != nil {
+			return m, err
+		}
+		n--
+		if m.seq == 0 && n == 0 {
+			return m, errors.New("fairmesh: empty config message")
+		}
 		if n%configFields != 0 {
 			return m, errors.New("fairmesh: config message has a partial entry")
 		}
@@ -253,6 +270,18 @@ func decodeMessage(b []byte) (wireMsg, error) {
 				return m, err
 			}
 			m.configs = append(m.configs, c)
+		}
+	case msgNack:
+		m.nacks = make([]uint64, 0, n)
+		for range n {
+			q, err := r.uint()
+			if err != nil {
+				return m, err
+			}
+			if q == 0 {
+				return m, errors.New("fairmesh: nack of sequence number 0")
+			}
+			m.nacks = append(m.nacks, q)
 		}
 	case msgLedger:
 		if n%ledgerFields != 0 {

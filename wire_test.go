@@ -19,7 +19,7 @@ func TestReportsRoundTripAndSplit(t *testing.T) {
 	for i := range 500 {
 		rs = append(rs, wireReport{hash: uint64(i) * 0x9E3779B97F4A7C15, window: 1_800_000_000 + int64(i), demand: uint64(i * 48), admitted: uint64(i)})
 	}
-	payloads := encodeReports(1350, testStamp, rs)
+	payloads := reportPayloads(1350, testStamp, rs)
 	require.Greater(t, len(payloads), 1, "500 reports do not fit one packet")
 	var got []wireReport
 	for _, p := range payloads {
@@ -34,7 +34,7 @@ func TestReportsRoundTripAndSplit(t *testing.T) {
 }
 
 func TestBeaconCarriesOnlyTheStamp(t *testing.T) {
-	m, err := decodeMessage(encodeBeacon(testStamp))
+	m, err := decodeMessage(encodeBeacon(testStamp, 0))
 	require.NoError(t, err)
 	require.Equal(t, testStamp, m.stamp)
 	require.Empty(t, m.reports)
@@ -45,7 +45,7 @@ func TestConfigRoundTrip(t *testing.T) {
 		{id: "gold", kind: kindWeight, v1: 3, stamp: testStamp, node: "n1"},
 		{id: "api", kind: kindLimit, v1: 200, v2: int64(time.Second), stamp: crdt.Timestamp{WallTime: 5, Logical: 1}, node: "n5"},
 	}
-	payloads := encodeConfigs(1350, testStamp, cs)
+	payloads := configPayloads(1350, testStamp, cs)
 	require.Len(t, payloads, 1)
 	m, err := decodeMessage(payloads[0])
 	require.NoError(t, err)
@@ -55,12 +55,12 @@ func TestConfigRoundTrip(t *testing.T) {
 // The wire format is plain msgpack: a generic decoder reads it as one
 // flat array, and our decoder reads what a generic encoder wrote.
 func TestWireIsMsgpack(t *testing.T) {
-	p := encodeReports(1350, testStamp, []wireReport{{hash: 1 << 63, window: 2, demand: 3, admitted: 1}})[0]
+	p := reportPayloads(1350, testStamp, []wireReport{{hash: 1 << 63, window: 2, demand: 3, admitted: 1}})[0]
 	var generic []any
 	require.NoError(t, msgpack.Unmarshal(p, &generic))
-	require.Len(t, generic, 8)
+	require.Len(t, generic, 9)
 
-	b, err := msgpack.Marshal([]any{wireVersion, 1, testStamp.WallTime, 7, uint64(1 << 63), 2, 3, 1})
+	b, err := msgpack.Marshal([]any{wireVersion, 1, testStamp.WallTime, 7, 5, uint64(1 << 63), 2, 3, 1})
 	require.NoError(t, err)
 	m, err := decodeMessage(b)
 	require.NoError(t, err)
@@ -128,8 +128,8 @@ func (c fixedClock) Now() time.Time { return time.Time(c) }
 func fuzzSeeds() [][]byte {
 	return [][]byte{
 		{0xdd, 0xff, 0xff, 0xff, 0xff},
-		encodeReports(1350, testStamp, []wireReport{{hash: 1, window: 2, demand: 3, admitted: 1}})[0],
-		encodeConfigs(1350, testStamp, []wireConfig{{id: "a", kind: kindLimit, v1: 5, v2: int64(time.Second), stamp: testStamp, node: "n"}})[0],
+		reportPayloads(1350, testStamp, []wireReport{{hash: 1, window: 2, demand: 3, admitted: 1}})[0],
+		configPayloads(1350, testStamp, []wireConfig{{id: "a", kind: kindLimit, v1: 5, v2: int64(time.Second), stamp: testStamp, node: "n"}})[0],
 		encodeView(1350, testStamp, 7, viewEntry{seq: 2, since: 9, members: []member{{"n1", 0}, {"n2", 7}}}),
 		encodeLedger(1350, testStamp, []wireLedger{
 			{hash: 1, window: 3, kind: ledgerWant, from: "n2#7", value: 4},
@@ -152,9 +152,9 @@ func FuzzDecodeMessage(f *testing.F) {
 		var again [][]byte
 		switch m.typ {
 		case msgReports:
-			again = encodeReports(MaxPayloadBytes, m.stamp, m.reports)
+			again = reportPayloadsFrom(MaxPayloadBytes, m.stamp, m.seq, m.reports)
 		case msgConfig:
-			again = encodeConfigs(MaxPayloadBytes, m.stamp, m.configs)
+			again, _ = encodeConfigs(MaxPayloadBytes, m.stamp, m.seq, m.configs)
 		case msgView:
 			again = [][]byte{encodeView(MaxPayloadBytes, m.stamp, m.view.inc, m.view.entry)}
 		case msgLedger:
@@ -204,7 +204,7 @@ func TestConfigFromTheFarFutureIsRefused(t *testing.T) {
 	n.SetMember("n2", MemberAlive)
 	header := crdt.Timestamp{WallTime: base.UnixNano()}
 	future := crdt.Timestamp{WallTime: base.Add(time.Hour).UnixNano()}
-	p := encodeConfigs(1350, header, []wireConfig{{id: "a", kind: kindWeight, v1: 9, stamp: future, node: "n2"}})[0]
+	p := configPayloads(1350, header, []wireConfig{{id: "a", kind: kindWeight, v1: 9, stamp: future, node: "n2"}})[0]
 	require.NoError(t, n.Receive("n2", p))
 	st, _ := n.Client("a")
 	require.Equal(t, 1, st.Config.Weight, "not merged")
@@ -223,7 +223,7 @@ func TestReportsFromPeersAreBounded(t *testing.T) {
 	for i := range 50 {
 		rs = append(rs, wireReport{hash: uint64(i + 1), window: 1, demand: 16})
 	}
-	for _, p := range encodeReports(1350, testStamp, rs) {
+	for _, p := range reportPayloads(1350, testStamp, rs) {
 		require.NoError(t, n.Receive("n2", p))
 	}
 	require.Equal(t, uint64(40), n.Status().Counters.DroppedReports)
@@ -262,4 +262,22 @@ func TestReportsPerTickAreBounded(t *testing.T) {
 		require.LessOrEqual(t, len(seen), 100, "tick %d", tick)
 		clk.Advance(100 * time.Millisecond)
 	}
+}
+
+// reportPayloads numbers payloads from 1.
+func reportPayloads(max int, stamp crdt.Timestamp, rs []wireReport) [][]byte {
+	return reportPayloadsFrom(max, stamp, 1, rs)
+}
+
+func reportPayloadsFrom(max int, stamp crdt.Timestamp, first uint64, rs []wireReport) [][]byte {
+	if len(rs) == 0 {
+		return [][]byte{encodeBeacon(stamp, first)}
+	}
+	ps, _ := encodeReports(max, stamp, first, rs)
+	return ps
+}
+
+func configPayloads(max int, stamp crdt.Timestamp, cs []wireConfig) [][]byte {
+	ps, _ := encodeConfigs(max, stamp, 1, cs)
+	return ps
 }
