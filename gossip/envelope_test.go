@@ -61,7 +61,8 @@ func TestEnvelopeRejectsGarbage(t *testing.T) {
 		{"state frame cut", []byte{1, 2, 0, 1, 'a', 0, 0}, errStateFrame},
 		{"state length huge", []byte{1, 2, 0, 1, 'a', 0xff, 0xff, 0xff, 0xff, 1}, errStateFrame},
 		{"state length zero", []byte{1, 2, 0, 1, 'a', 0, 0, 0, 0}, errEmpty},
-		// deps-notes.md: an array header claiming 4 billion elements.
+		// An array header claiming 4 billion elements: msgpack/v5 would
+		// allocate for it and abort the process.
 		{"msgpack bomb as state", []byte{1, 2, 0, 1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff}, errStateFrame},
 	} {
 		if _, err := decodeEnvelope(tc.in); !errors.Is(err, tc.want) {
