@@ -46,7 +46,10 @@ func (r *repRecv) shift(to uint64) {
 func (r *repRecv) got(s uint64) {
 	switch {
 	case r.max == 0:
-		r.max, r.mask = s, ^uint64(0)
+		// The first payload heard of: those numbered before it (up to the
+		// tracked window) were sent before this node listened, or lost;
+		// either way they are asked for.
+		r.max, r.mask = s, 1
 	case s > r.max:
 		r.shift(s)
 		r.mask |= 1
@@ -60,7 +63,7 @@ func (r *repRecv) heardOf(high uint64) {
 	switch {
 	case high == 0:
 	case r.max == 0:
-		r.max, r.mask = high, ^uint64(0)
+		r.max, r.mask = high, 0
 	case high > r.max:
 		r.shift(high)
 	}

@@ -291,3 +291,36 @@ func TestReturn(t *testing.T) {
 	assert.NotEqual(t, 0, r.code)
 	assert.Contains(t, r.stderr, "not tracked")
 }
+
+func TestSimFuzz(t *testing.T) {
+	dir := t.TempDir()
+	r := cli(t, "sim", "--fuzz", "2", "--seed", "1", "--out", dir, "--json", "--shrink", "0")
+	require.Contains(t, []int{0, 3}, r.code, r.stderr)
+	var cases []struct {
+		Index    int             `json:"index"`
+		Scenario json.RawMessage `json:"scenario"`
+		Failures []string        `json:"failures"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &cases), r.stdout)
+	require.Len(t, cases, 2)
+	failed := 0
+	for i, c := range cases {
+		assert.Equal(t, i, c.Index)
+		if len(c.Failures) > 0 {
+			failed++
+		}
+	}
+	assert.Equal(t, failed > 0, r.code == 3, "exit 3 exactly when a scenario failed")
+	// The same seed draws the same scenarios.
+	again := cli(t, "sim", "--fuzz", "2", "--seed", "1", "--out", dir, "--json", "--shrink", "0")
+	assert.Equal(t, r.stdout, again.stdout)
+
+	for _, args := range [][]string{
+		{"sim", "--fuzz", "2", "nofile.json"},
+		{"sim", "--fuzz", "2", "--scenario", "steady"},
+		{"sim", "--fuzz", "-1"},
+		{"sim", "--fuzz", "1", "--shrink", "-2"},
+	} {
+		assert.Equal(t, 1, cli(t, args...).code, "%v", args)
+	}
+}

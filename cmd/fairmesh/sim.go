@@ -25,6 +25,7 @@ func newSimCmd() *cobra.Command {
 		fuzzN   int
 		seed    uint64
 		outDir  string
+		shrinks int
 	)
 	cmd := &cobra.Command{
 		Use:   "sim [FILE…]",
@@ -57,7 +58,10 @@ cannot be read or run.`,
 				if len(names) > 0 || len(files) > 0 {
 					return fmt.Errorf("sim: --fuzz draws its own scenarios: give no files and no --scenario")
 				}
-				return runFuzz(cmd, fuzzN, seed, outDir, asJSON)
+				if shrinks < 0 {
+					return fmt.Errorf("sim: --shrink %d: must be 0 or more", shrinks)
+				}
+				return runFuzz(cmd, fuzzN, seed, outDir, shrinks, asJSON)
 			}
 			if fuzzN < 0 {
 				return fmt.Errorf("sim: --fuzz %d: the number of scenarios must be positive", fuzzN)
@@ -124,26 +128,31 @@ cannot be read or run.`,
 	cmd.Flags().IntVar(&fuzzN, "fuzz", 0, "draw and check this many random scenarios instead")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "the seed of --fuzz: the same seed draws the same scenarios")
 	cmd.Flags().StringVar(&outDir, "out", ".", "where --fuzz writes each failing scenario, shrunk, as JSON")
+	cmd.Flags().IntVar(&shrinks, "shrink", 60, "runs --fuzz may spend shrinking each failing scenario (0: write it as drawn)")
 	return cmd
 }
 
 // runFuzz is `fairmesh sim --fuzz N`.
-func runFuzz(cmd *cobra.Command, n int, seed uint64, outDir string, asJSON bool) error {
+func runFuzz(cmd *cobra.Command, n int, seed uint64, outDir string, shrinks int, asJSON bool) error {
 	out := cmd.OutOrStdout()
 	var cases []sim.FuzzCase
 	failed := 0
-	err := sim.Search(seed, n, 60, func(c sim.FuzzCase) {
+	err := sim.Search(seed, n, shrinks, func(c sim.FuzzCase) {
 		if len(c.Failures) > 0 {
 			failed++
-			path := filepath.Join(outDir, c.Shrunk.Name+".json")
-			b, err := json.MarshalIndent(c.Shrunk, "", "  ")
+			sc := c.Scenario
+			if c.Shrunk != nil {
+				sc = *c.Shrunk
+			}
+			path := filepath.Join(outDir, sc.Name+".json")
+			b, err := json.MarshalIndent(sc, "", "  ")
 			if err == nil {
 				err = os.WriteFile(path, append(b, '\n'), 0o644)
 			}
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "fairmesh: writing %s: %v\n", path, err)
 			} else if !asJSON {
-				fmt.Fprintf(out, "scenario %d FAILED, shrunk to %s:\n  %s\n", c.Index, path, strings.Join(c.Failures, "\n  "))
+				fmt.Fprintf(out, "scenario %d FAILED, written to %s:\n  %s\n", c.Index, path, strings.Join(c.Failures, "\n  "))
 			}
 		}
 		if asJSON {
