@@ -34,6 +34,13 @@ type Policy struct {
 	// publishes a newer policy: the owner computes it in advance, so that
 	// the first requests of a window never run on the last window's split.
 	NextSlice uint64
+	// Unlimited admits everything (still counting attempts and admissions).
+	Unlimited bool
+	// Limit is the mesh-wide allowance of the window, reported to callers
+	// (RateLimit-Limit). -1 when unlimited.
+	Limit int64
+	// The fields below are read only when the slice is spent: they come
+	// after those every decision reads.
 	// Extra and NextExtra are further requests this node may admit in
 	// window Window and in the windows after it, beyond Slice and NextSlice,
 	// each of which must also take one unit from Pool: the client's own
@@ -46,11 +53,6 @@ type Policy struct {
 	// window. Shared by every client of the node; touched only when a
 	// client's reserved slice is spent.
 	Pool *Entry
-	// Unlimited admits everything (still counting attempts and admissions).
-	Unlimited bool
-	// Limit is the mesh-wide allowance of the window, reported to callers
-	// (RateLimit-Limit). -1 when unlimited.
-	Limit int64
 }
 
 // Entry is one tracked client. Admit is safe for concurrent use and takes no
@@ -217,7 +219,21 @@ func satAdd(a, b uint64) uint64 {
 // It takes no lock and allocates nothing.
 func (e *Entry) Admit(now int64, k uint64) Decision {
 	p := e.policy.Load()
-	w, tag := e.window(now, p)
+	w := now / p.Period
+	tag := uint64(w) & tagMask
+	// A clock that stepped back must not reopen an older window (written
+	// out rather than calling window: this is the fast path).
+	for i := range e.slots {
+		v := e.slots[i].Load()
+		if v == 0 {
+			continue
+		}
+		st, _, _ := unpack(v)
+		if d := tagAhead(st, tag); d > 0 && d <= maxStepBack {
+			w += d
+			tag = st
+		}
+	}
 	slot := &e.slots[w&1]
 	fromPool := false // k units taken from p.Pool and not yet used
 	for {
@@ -227,21 +243,14 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			att, adm = 0, 0
 		}
 		att = satAdd(att, k)
-		slice, extra := p.Slice, p.Extra
+		slice := p.Slice
 		if w > p.Window {
-			slice, extra = p.NextSlice, p.NextExtra
+			slice = p.NextSlice
 		}
 		allowed := p.Unlimited || adm+k <= slice
 		pooled := false
-		if !allowed && adm+k <= slice+extra {
-			if p.Pool == nil {
-				allowed = true
-			} else {
-				if !fromPool {
-					fromPool = p.Pool.Admit(now, k).Allowed
-				}
-				allowed, pooled = fromPool, fromPool
-			}
+		if !allowed {
+			allowed, pooled, fromPool = p.beyondSlice(now, w, adm, k, slice, fromPool)
 		}
 		if allowed {
 			adm = satAdd(adm, k)
@@ -264,6 +273,27 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			return Decision{Allowed: allowed, Remaining: rem, ResetNanos: (w+1)*p.Period - now, Policy: p}
 		}
 	}
+}
+
+// beyondSlice decides k requests past the slice (adm admitted already in
+// window w): within the extra rights, each takes a pool unit, taken once
+// per decision (took says whether it was already). Out of line: only a
+// client whose slice is spent gets here.
+func (p *Policy) beyondSlice(now, w int64, adm, k, slice uint64, took bool) (allowed, pooled, taken bool) {
+	extra := p.Extra
+	if w > p.Window {
+		extra = p.NextExtra
+	}
+	if adm+k > slice+extra {
+		return false, false, took
+	}
+	if p.Pool == nil {
+		return true, false, took
+	}
+	if !took {
+		took = p.Pool.Admit(now, k).Allowed
+	}
+	return took, took, took
 }
 
 // window returns the window of now under p and its tag. A clock that
