@@ -179,12 +179,7 @@ func (w *msgWriter) done() [][]byte {
 // it went into.
 func encodeReports(max int, stamp crdt.Timestamp, first uint64, rs []wireReport) ([][]byte, []int) {
 	w := newMsgWriter(max, msgReports, stamp)
-	w.seq = func(payload int) uint64 {
-		if first == 0 {
-			return 0 // unnumbered: a full state, sent to one member
-		}
-		return first + uint64(payload)
-	}
+	w.seq = numbered(first)
 	for _, r := range rs {
 		w.add(reportFields, func(e *msgpack.Encoder) {
 			_ = e.EncodeUint(r.hash)
@@ -196,16 +191,22 @@ func encodeReports(max int, stamp crdt.Timestamp, first uint64, rs []wireReport)
 	return w.done(), w.entryPayload
 }
 
-// encodeConfigs packs config entries into payloads numbered from first on
-// (0: unnumbered), in the same sequence as reports.
-func encodeConfigs(max int, stamp crdt.Timestamp, first uint64, cs []wireConfig) ([][]byte, []int) {
-	w := newMsgWriter(max, msgConfig, stamp)
-	w.seq = func(payload int) uint64 {
+// numbered numbers payloads from first on; with first 0 they are
+// unnumbered (a full state, sent to one member).
+func numbered(first uint64) func(payload int) uint64 {
+	return func(payload int) uint64 {
 		if first == 0 {
 			return 0
 		}
 		return first + uint64(payload)
 	}
+}
+
+// encodeConfigs packs config entries into payloads numbered from first on
+// (0: unnumbered), in the same sequence as reports.
+func encodeConfigs(max int, stamp crdt.Timestamp, first uint64, cs []wireConfig) ([][]byte, []int) {
+	w := newMsgWriter(max, msgConfig, stamp)
+	w.seq = numbered(first)
 	for _, c := range cs {
 		w.add(configFields, func(e *msgpack.Encoder) {
 			_ = e.EncodeString(c.id)

@@ -87,20 +87,18 @@ func (l *Ledger) Sent(from, to string) uint64 { return l.out[Edge{from, to}] }
 
 // In returns the rights every other replica transferred to replica.
 func (l *Ledger) In(replica string) uint64 {
-	var s uint64
-	for e, v := range l.out {
-		if e.To == replica {
-			s = addSat(s, v)
-		}
-	}
-	return s
+	return l.sum(func(e Edge) bool { return e.To == replica })
 }
 
 // Out returns the rights replica transferred to every other.
 func (l *Ledger) Out(replica string) uint64 {
+	return l.sum(func(e Edge) bool { return e.From == replica })
+}
+
+func (l *Ledger) sum(keep func(Edge) bool) uint64 {
 	var s uint64
 	for e, v := range l.out {
-		if e.From == replica {
+		if keep(e) {
 			s = addSat(s, v)
 		}
 	}

@@ -25,19 +25,9 @@ func (h *handler) allowOne(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "client")
 		return
 	}
-	n := 1
-	if q := r.URL.Query(); q.Has("n") {
-		s := q.Get("n")
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("n must be an integer, not %q", s), "n")
-			return
-		}
-		if bad := checkN(v, "n"); bad != nil {
-			bad.write(w)
-			return
-		}
-		n = v
+	n, ok := queryN(w, r)
+	if !ok {
+		return
 	}
 	d := h.node.Decide(client, n)
 	hdr := w.Header()
@@ -107,6 +97,26 @@ func (h *handler) allowBatch(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkN bounds the number of requests asked for at once.
+// queryN reads the optional ?n=K of a request (default 1), answering 400
+// itself when it is not an integer in [1, MaxRate].
+func queryN(w http.ResponseWriter, r *http.Request) (int, bool) {
+	q := r.URL.Query()
+	if !q.Has("n") {
+		return 1, true
+	}
+	s := q.Get("n")
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("n must be an integer, not %q", s), "n")
+		return 0, false
+	}
+	if bad := checkN(v, "n"); bad != nil {
+		bad.write(w)
+		return 0, false
+	}
+	return v, true
+}
+
 func checkN(n int, field string) *badInput {
 	if n < 1 || n > fairmesh.MaxRate {
 		return invalid(field, "%s must be in [1, %d], not %d", field, fairmesh.MaxRate, n)

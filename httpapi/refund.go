@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/fairmesh/fairmesh"
 )
@@ -25,19 +23,9 @@ func (h *handler) returnOne(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "client")
 		return
 	}
-	n := 1
-	if q := r.URL.Query(); q.Has("n") {
-		s := q.Get("n")
-		v, err := strconv.Atoi(s)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("n must be an integer, not %q", s), "n")
-			return
-		}
-		if bad := checkN(v, "n"); bad != nil {
-			bad.write(w)
-			return
-		}
-		n = v
+	n, ok := queryN(w, r)
+	if !ok {
+		return
 	}
 	if err := h.node.Return(client, n); err != nil {
 		status := http.StatusBadRequest
