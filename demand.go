@@ -41,10 +41,18 @@ func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w, period int64) 
 }
 
 // demandOver is demandVector over the holders named in ids (sorted).
+//
+// While some holder has been silent for a few ticks (a partition starting,
+// a crash), the reports sent since cannot have crossed the silence: every
+// node then splits by the reports of windows that ended, and settled,
+// before it began, which both sides of it hold alike.
 func (n *Node) demandOver(ids []string, e *bucket.Entry, rc *remoteClient, w, period int64) (att []uint64, total uint64, known bool) {
 	att = n.scratch.att[:0]
 	unknown := 0
 	recentAfter := (w+n.lag())*period - 3*period
+	if s := n.silence(); s != math.MaxInt64 {
+		w = min(w, floorDivInt(s-n.settle(), period)-1)
+	}
 	for _, id := range ids {
 		var a uint64
 		var k bool
@@ -88,28 +96,11 @@ func (n *Node) demandOver(ids []string, e *bucket.Entry, rc *remoteClient, w, pe
 	return att, total, known
 }
 
-// ownDemand is this node's own demand in force for window w. While a slice
-// holder is suspect, the peers on the other side of the silence cannot have
-// this node's reports sent since it last heard from them: using those would
-// make this node's split differ from theirs, and the slices sum past the
-// allowance. So it uses the newest report those peers must have had, and
-// failing that the smaller of its two reports.
+// ownDemand is this node's own demand in force for window w: by the same
+// rule as every other holder's (demandOver moves w before a silence), so
+// that nodes on both sides of one split by the same numbers.
 func (n *Node) ownDemand(e *bucket.Entry, w, period int64) (uint64, bool) {
-	c := e.Cold
-	if n.silentSince == math.MaxInt64 {
-		return inForce(c.Reported, c.PrevReported, w)
-	}
-	seen := (n.silentSince-2*int64(n.cfg.MaintainInterval))/period - 1
-	if d, ok := inForce(c.Reported, c.PrevReported, min(w, seen)); ok {
-		return d, true
-	}
-	if c.Reported.Window < 0 {
-		return 0, false
-	}
-	if c.PrevReported.Window < 0 {
-		return 0, true
-	}
-	return min(c.Reported.Demand, c.PrevReported.Demand), true
+	return inForce(e.Cold.Reported, e.Cold.PrevReported, w)
 }
 
 // aliveAt is the mesh time at which a holder last became alive (this node:
@@ -123,3 +114,29 @@ func (n *Node) aliveAt(id string) int64 {
 
 // unknownDemand marks a holder without a report while a vector is built.
 const unknownDemand = math.MaxUint64 / 1024
+
+// silence is the earliest instant since which some holder has not been
+// heard from, counting only holders suspect or silent for silentTicks
+// ticks; math.MaxInt64 when there is none.
+func (n *Node) silence() int64 {
+	s := n.silentSince
+	quiet := n.meshNow() - silentTicks*n.tickInterval()
+	for _, id := range n.holders {
+		if at, ok := n.lastHeard[id]; ok && at < quiet {
+			s = min(s, at)
+		}
+	}
+	return s
+}
+
+// silentTicks is how many ticks without a word make a holder silent: a
+// few lost packets in a row do not, a partition does within half a second.
+const silentTicks = 4
+
+func floorDivInt(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
