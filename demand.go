@@ -2,6 +2,7 @@ package fairmesh
 
 import (
 	"math"
+	"time"
 
 	"github.com/fairmesh/fairmesh/bucket"
 )
@@ -118,20 +119,34 @@ const unknownDemand = math.MaxUint64 / 1024
 // silence is the earliest instant since which some holder has not been
 // heard from, counting only holders suspect or silent for silentTicks
 // ticks; math.MaxInt64 when there is none.
+//
+// A member that became alive in the last silentSettled is not counted: a
+// mesh that is forming (members joining one after another, their first
+// words still in flight) is not a mesh being cut.
 func (n *Node) silence() int64 {
 	s := n.silentSince
-	quiet := n.meshNow() - silentTicks*n.tickInterval()
+	now := n.meshNow()
+	quiet := now - max(silentTicks*n.tickInterval(), int64(silentMin))
 	for _, id := range n.holders {
-		if at, ok := n.lastHeard[id]; ok && at < quiet {
-			s = min(s, at)
+		at, ok := n.lastHeard[id]
+		if !ok || at >= quiet || now-n.aliveSince[id] < int64(silentSettled) {
+			continue
 		}
+		s = min(s, at)
 	}
 	return s
 }
 
-// silentTicks is how many ticks without a word make a holder silent: a
-// few lost packets in a row do not, a partition does within half a second.
-const silentTicks = 4
+const (
+	// silentTicks is how many ticks without a word make a holder silent:
+	// a few lost packets in a row do not, a partition does within about
+	// half a second; never less than silentMin.
+	silentTicks = 4
+	silentMin   = 300 * time.Millisecond
+	// silentSettled is how long a member must have been alive before its
+	// silence counts.
+	silentSettled = 2 * time.Second
+)
 
 func floorDivInt(a, b int64) int64 {
 	q := a / b
