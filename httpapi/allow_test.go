@@ -218,6 +218,8 @@ func TestReturnEndpointGivesBackWithinTheWindow(t *testing.T) {
 	rec := f.do(t, "POST", "/v1/return/a?n=1", "")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, httpapi.ReturnResult{Client: "a", Requested: 1}, decode[httpapi.ReturnResult](t, rec))
+	st := decode[httpapi.Status](t, f.do(t, "GET", "/v1/status", ""))
+	assert.Equal(t, uint64(1), st.Counters.Returned, "the status counts what was given back")
 	require.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/allow/a", "").Code, "the returned request is admitted again")
 	require.Equal(t, http.StatusTooManyRequests, f.do(t, "GET", "/v1/allow/a", "").Code)
 

@@ -34,6 +34,12 @@ func (h *handler) getStatus(w http.ResponseWriter, r *http.Request) {
 			DroppedReports:     s.Counters.DroppedReports,
 			Collisions:         s.Counters.Collisions,
 			ClockOffsetRejects: s.Counters.ClockOffsetRejects,
+			Returned:           s.Counters.Returned,
+			RightsLent:         s.Counters.RightsLent,
+			RightsBorrowed:     s.Counters.RightsBorrowed,
+			NacksSent:          s.Counters.NacksSent,
+			ReportsRepaired:    s.Counters.ReportsRepaired,
+			Released:           s.Counters.ReservationsReleased,
 		},
 	}
 	for _, m := range s.Members {

@@ -139,4 +139,10 @@ type Counters struct {
 	DroppedReports     uint64 `json:"dropped_reports"`
 	Collisions         uint64 `json:"hash_collisions"`
 	ClockOffsetRejects uint64 `json:"clock_offset_rejects"`
+	Returned           uint64 `json:"returned"`              // admitted requests given back (POST /v1/return)
+	RightsLent         uint64 `json:"rights_lent"`           // rights given to members that ran dry
+	RightsBorrowed     uint64 `json:"rights_borrowed"`       // rights received from members
+	NacksSent          uint64 `json:"nacks_sent"`            // gossip payloads asked for again
+	ReportsRepaired    uint64 `json:"reports_repaired"`      // gossip payloads sent again when asked
+	Released           uint64 `json:"reservations_released"` // reserved capacity moved to the pool
 }

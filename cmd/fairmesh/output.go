@@ -90,6 +90,10 @@ func printStatus(w io.Writer, s httpapi.Status) error {
 		{"reports dropped", strconv.FormatUint(c.DroppedReports, 10)},
 		{"hash collisions", strconv.FormatUint(c.Collisions, 10)},
 		{"clock offset rejects", strconv.FormatUint(c.ClockOffsetRejects, 10)},
+		{"returned", strconv.FormatUint(c.Returned, 10)},
+		{"rights lent / borrowed", fmt.Sprintf("%d / %d", c.RightsLent, c.RightsBorrowed)},
+		{"gossip asked again / repaired", fmt.Sprintf("%d / %d", c.NacksSent, c.ReportsRepaired)},
+		{"reservations released", strconv.FormatUint(c.Released, 10)},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
 	}
