@@ -74,7 +74,7 @@ func batch(t *testing.T, url string, clients []string) int {
 // default limit of 200/s: a client that bursts 50 requests after idle
 // windows gets every burst, and 1000 clients never seen before, one
 // request each in one window, are all admitted. The deterministic forms of
-// these, with every gap the issue names, run on a fake clock in the root
+// these, with gaps of 2, 4 and 30 s, run on a fake clock in the root
 // package and in httpapi.
 func TestServeDoesNotWithholdIdleCapacity(t *testing.T) {
 	if testing.Short() {
