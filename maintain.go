@@ -28,9 +28,9 @@ type allocState struct {
 	// capacity window (the rest is the pool).
 	binding       bool
 	reservedTotal int64
-	// poolDemand is each holder's measured demand (req/s, in n.holders
-	// order) at the last fair-share run, poolBy the same by name: the pool
-	// is split by it.
+	// poolBy is each holder's measured demand (req/s) at the last
+	// fair-share run, by name: the pool is split by it. poolDemand is the
+	// buffer the run builds it in, reused.
 	poolDemand []float64
 	poolBy     map[string]float64
 	// claimAt is the earliest mesh time at which some window's rights can

@@ -20,9 +20,8 @@ import (
 // made-up number; its JSON body carries -1. A denied request also gets
 // Retry-After, in whole seconds, at least 1.
 func (h *handler) allowOne(w http.ResponseWriter, r *http.Request) {
-	client := r.PathValue("client")
-	if err := fairmesh.ValidateClientID(client); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "client")
+	client, ok := pathClient(w, r)
+	if !ok {
 		return
 	}
 	n, ok := queryN(w, r)
@@ -97,6 +96,17 @@ func (h *handler) allowBatch(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkN bounds the number of requests asked for at once.
+// pathClient reads the {client} of a request's path, answering 400 itself
+// when it is not a valid client ID.
+func pathClient(w http.ResponseWriter, r *http.Request) (string, bool) {
+	client := r.PathValue("client")
+	if err := fairmesh.ValidateClientID(client); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "client")
+		return "", false
+	}
+	return client, true
+}
+
 // queryN reads the optional ?n=K of a request (default 1), answering 400
 // itself when it is not an integer in [1, MaxRate].
 func queryN(w http.ResponseWriter, r *http.Request) (int, bool) {

@@ -15,9 +15,8 @@ import (
 // putWeight serves PUT /v1/clients/{client}/weight and answers the client
 // as it is after the change.
 func (h *handler) putWeight(w http.ResponseWriter, r *http.Request) {
-	client := r.PathValue("client")
-	if err := fairmesh.ValidateClientID(client); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "client")
+	client, ok := pathClient(w, r)
+	if !ok {
 		return
 	}
 	var req WeightRequest
@@ -44,9 +43,8 @@ func (h *handler) putWeight(w http.ResponseWriter, r *http.Request) {
 // putLimit serves PUT /v1/clients/{client}/limit and answers the client as
 // it is after the change.
 func (h *handler) putLimit(w http.ResponseWriter, r *http.Request) {
-	client := r.PathValue("client")
-	if err := fairmesh.ValidateClientID(client); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "client")
+	client, ok := pathClient(w, r)
+	if !ok {
 		return
 	}
 	var req LimitRequest
@@ -93,9 +91,8 @@ func (h *handler) putLimit(w http.ResponseWriter, r *http.Request) {
 
 // getClient serves GET /v1/clients/{client}.
 func (h *handler) getClient(w http.ResponseWriter, r *http.Request) {
-	client := r.PathValue("client")
-	if err := fairmesh.ValidateClientID(client); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "client")
+	client, ok := pathClient(w, r)
+	if !ok {
 		return
 	}
 	h.writeClient(w, client)

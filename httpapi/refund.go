@@ -18,9 +18,8 @@ type ReturnResult struct {
 // returnOne serves POST /v1/return/{client}?n=K: K requests admitted in
 // the current window never reached the protected API.
 func (h *handler) returnOne(w http.ResponseWriter, r *http.Request) {
-	client := r.PathValue("client")
-	if err := fairmesh.ValidateClientID(client); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error(), "client")
+	client, ok := pathClient(w, r)
+	if !ok {
 		return
 	}
 	n, ok := queryN(w, r)
