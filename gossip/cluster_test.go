@@ -170,6 +170,23 @@ func (c *cluster) waitConverged(within time.Duration) time.Duration {
 	return poll(c.t, within, "membership to converge", c.converged)
 }
 
+// setLimit sets a client's limit through node via and waits until every
+// running node applies it: a limit cannot bind a node it has not reached,
+// so windows measured against it start after this returns.
+func (c *cluster) setLimit(via int, client string, limit int, period time.Duration) {
+	c.t.Helper()
+	must(c.t, c.meshes[via].UpdateClientRateLimit(client, limit, period))
+	poll(c.t, 5*time.Second, "the limit to reach every node", func() bool {
+		for _, i := range c.live() {
+			cs, err := c.meshes[i].Client(client)
+			if err != nil || !cs.Config.Limited || cs.Config.Rate != limit || cs.Config.Period != period {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // poll calls cond every 10 ms until it holds, failing the test after
 // within; it returns how long it took.
 func poll(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {

@@ -19,7 +19,7 @@ func TestCrashReclaim(t *testing.T) {
 		cfg.Timing = FastTiming()
 		return cfg
 	})
-	must(t, c.meshes[0].UpdateClientRateLimit("api", limit, time.Second))
+	c.setLimit(0, "api", limit, time.Second)
 	rec := newRecorder(time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -26,7 +26,7 @@ func TestCrashMidLongWindow(t *testing.T) {
 		cfg.Timing = FastTiming()
 		return cfg
 	})
-	must(t, c.meshes[0].UpdateClientRateLimit("quota", limit, period))
+	c.setLimit(0, "quota", limit, period)
 	rec := newRecorder(period)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

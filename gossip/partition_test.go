@@ -22,7 +22,7 @@ func TestPartitionHeal(t *testing.T) {
 		cfg.Timing.SuspicionMaxTimeoutMult = 1
 		return cfg
 	})
-	must(t, c.meshes[0].UpdateClientRateLimit("api", limit, time.Second))
+	c.setLimit(0, "api", limit, time.Second)
 	rec := newRecorder(time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

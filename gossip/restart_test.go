@@ -19,11 +19,7 @@ func TestRestartSameIDAndAddress(t *testing.T) {
 		cfg.Timing = FastTiming()
 		return cfg
 	})
-	must(t, c.meshes[0].UpdateClientRateLimit("api", limit, time.Second))
-	poll(t, 2*time.Second, "the limit to spread", func() bool {
-		cs, err := c.meshes[2].Client("api")
-		return err == nil && cs.Config.Rate == limit
-	})
+	c.setLimit(0, "api", limit, time.Second)
 
 	c.killNode(2)
 	poll(t, 15*time.Second, "n3 declared dead", func() bool {
