@@ -135,6 +135,11 @@ cannot be read or run.`,
 // runFuzz is `fairmesh sim --fuzz N`.
 func runFuzz(cmd *cobra.Command, n int, seed uint64, outDir string, shrinks int, asJSON bool) error {
 	out := cmd.OutOrStdout()
+	// Created up front: a directory that cannot be made is an error before
+	// minutes of search, not a lost scenario after them.
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	var cases []sim.FuzzCase
 	failed := 0
 	err := sim.Search(seed, n, shrinks, func(c sim.FuzzCase) {
@@ -151,7 +156,9 @@ func runFuzz(cmd *cobra.Command, n int, seed uint64, outDir string, shrinks int,
 			}
 			if err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "fairmesh: writing %s: %v\n", path, err)
-			} else if !asJSON {
+				path = "(not written)"
+			}
+			if !asJSON {
 				fmt.Fprintf(out, "scenario %d FAILED, written to %s:\n  %s\n", c.Index, path, strings.Join(c.Failures, "\n  "))
 			}
 		}
