@@ -240,12 +240,20 @@ func (n *Node) onTransfer(from string, w wireLedger, now int64) {
 	if w.to != n.replica() || w.from != n.peerReplica(from) {
 		return
 	}
-	e := n.table.LookupHash(w.hash)
-	period := int64(0)
-	if e != nil {
-		period = e.Policy().Period
-	} else {
-		period = n.effective(w.hash).period
+	var e *bucket.Entry
+	var period int64
+	switch {
+	case w.hash == poolHash:
+		if n.pool == nil {
+			return
+		}
+		period = int64(n.cfg.CapacityPeriod)
+	default:
+		if e = n.table.LookupHash(w.hash); e != nil {
+			period = e.Policy().Period
+		} else {
+			period = n.effective(w.hash).period
+		}
 	}
 	if x := now / period; w.window < x || w.window > x+1 {
 		return // an ended window: nothing to admit with
@@ -258,7 +266,10 @@ func (n *Node) onTransfer(from string, w wireLedger, now int64) {
 	cl.l.Merge(crdt.LedgerDelta{Transfers: []crdt.Transfer{{Edge: crdt.Edge{From: w.from, To: w.to}, Amount: w.value}}})
 	if got := cl.l.In(w.to); got > before {
 		n.counters.RightsBorrowed += got - before
-		if e != nil {
+		switch {
+		case w.hash == poolHash:
+			n.refreshPool(now)
+		case e != nil:
 			n.refreshEntry(e, n.peer[w.hash], now)
 		}
 	}

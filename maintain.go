@@ -53,8 +53,7 @@ type scratch struct {
 	views  []*viewEntry
 	ids    []string
 	att    []uint64
-	frac   []float64
-	slices []int64
+	lacks  []uint64
 	order  []int
 }
 

@@ -2,7 +2,6 @@ package fairmesh
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/fairmesh/fairmesh/bucket"
@@ -115,9 +114,9 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, rc *remoteClient, x, period, n
 	}
 	sR, sL = capR, bucket.MaxCount
 	for _, v := range views {
-		sR = min(sR, n.viewPart(h, R, v, e, rc, x, period))
+		sR = min(sR, n.viewPart(h, R, v, x))
 		if L >= 0 {
-			sL = min(sL, n.viewPart(h, L, v, e, rc, x, period))
+			sL = min(sL, n.viewPart(h, L, v, x))
 		}
 	}
 	if pin != nil {
@@ -127,9 +126,17 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, rc *remoteClient, x, period, n
 }
 
 // viewPart is this node's part of a (of client h in window x) when a is
-// split over the members of v by the demand each reported, as in slice;
-// zero when v does not hold this node's current incarnation.
-func (n *Node) viewPart(h uint64, a int64, v *viewEntry, e *bucket.Entry, rc *remoteClient, x, period int64) uint64 {
+// split evenly over the members of v (largest remainders, rotated by client
+// and window so that no member always gets the odd request); zero when v
+// does not hold this node's current incarnation.
+//
+// The split is even, not by demand, because every node must compute the
+// same split from what it knows: the view in force is agreed (views.go),
+// demand reports are not (one lost or late report and two nodes split by
+// different numbers, and their parts sum past the allowance). Demand then
+// moves rights explicitly, as transfers (ahead.go, ledger.go): a node can
+// only give what it holds, so no disagreement can create rights.
+func (n *Node) viewPart(h uint64, a int64, v *viewEntry, x int64) uint64 {
 	if a <= 0 {
 		return 0
 	}
@@ -137,55 +144,14 @@ func (n *Node) viewPart(h uint64, a int64, v *viewEntry, e *bucket.Entry, rc *re
 	if !ok {
 		return 0
 	}
-	m := len(v.members)
-	if m == 1 {
-		return uint64(a)
+	m := int64(len(v.members))
+	rot := int64((h + uint64(x)) % uint64(m))
+	part := a / m
+	// The a mod m leftover requests go to members rot, rot+1, …
+	if (int64(idx)-rot+m)%m < a%m {
+		part++
 	}
-	ids := n.scratch.ids[:0]
-	for _, mb := range v.members {
-		ids = append(ids, mb.name)
-	}
-	n.scratch.ids = ids
-	if h == 0 {
-		// The pool: split by where it will be drawn on (each holder's
-		// demand at the last fair-share run), smoothed like a client's;
-		// evenly for windows too short to have settled reports.
-		frac := n.scratch.frac[:0]
-		total := 0.0
-		if period-leadOf(period) >= n.settle()+n.tickInterval() {
-			for _, mb := range v.members {
-				total += n.alloc.poolBy[mb.name]
-			}
-		}
-		for _, mb := range v.members {
-			if total <= 0 {
-				frac = append(frac, 1/float64(m))
-				continue
-			}
-			frac = append(frac, (n.alloc.poolBy[mb.name]+smoothing*total/float64(m))/((1+smoothing)*total))
-		}
-		n.scratch.frac = frac
-		return uint64(apportion(a, frac, int(uint64(x)%uint64(m)), idx, &n.scratch))
-	}
-	if period-leadOf(period) < n.settle()+n.tickInterval() {
-		// Reports of window x−2 are sent within a tick of its end and
-		// must have settled everywhere by x's lead instant. In a window
-		// too short for that, nodes would split by different numbers, and
-		// their parts sum past the allowance: split evenly, and let
-		// borrowing move what one node does not use.
-		return n.viewPart(0, a, v, e, rc, x, period)
-	}
-	att, total, _ := n.demandOver(ids, e, rc, x-n.lag(), period)
-	frac := n.scratch.frac[:0]
-	for _, d := range att {
-		if total == 0 {
-			frac = append(frac, 1/float64(m))
-			continue
-		}
-		frac = append(frac, (float64(d)+smoothing*float64(total)/float64(m))/((1+smoothing)*float64(total)))
-	}
-	n.scratch.frac = frac
-	return uint64(apportion(a, frac, int((h+uint64(x))%uint64(m)), idx, &n.scratch))
+	return uint64(part)
 }
 
 // tickInterval is the interval between Ticks as observed (100 ms before
@@ -297,8 +263,10 @@ func (n *Node) refreshPool(now int64) {
 	p := bucket.Policy{Period: period, Window: v, Limit: -1}
 	if !n.fenced {
 		left := max(n.capacityIn(period)-n.alloc.reservedTotal, 0)
-		p.Slice, _ = n.claimed(0, n.pool, nil, v, period, now, left, 0)
-		p.NextSlice, _ = n.claimed(0, n.pool, nil, v+1, period, now, left, 0)
+		p.Slice, _ = n.claimed(poolHash, n.pool, nil, v, period, now, left, 0)
+		p.NextSlice, _ = n.claimed(poolHash, n.pool, nil, v+1, period, now, left, 0)
+		p.Slice = n.adjustPool(v, p.Slice)
+		p.NextSlice = n.adjustPool(v+1, p.NextSlice)
 	}
 	if old := n.pool.Policy(); *old != p {
 		n.pool.SetPolicy(n.intern(p))
@@ -308,6 +276,13 @@ func (n *Node) refreshPool(now int64) {
 // maxInterned bounds the policy intern table; past it the table starts
 // over (policies already handed out stay valid).
 const maxInterned = 4096
+
+// adjustPool applies window v's pool transfers to this node's pool part.
+func (n *Node) adjustPool(v int64, part uint64) uint64 {
+	in, out := n.transferred(poolHash, v)
+	part += in
+	return part - min(part, out)
+}
 
 // intern returns a shared copy of p. Most clients have one of a few
 // policies; sharing them keeps the fast path's policy load in cache and
@@ -373,39 +348,4 @@ func (n *Node) refreshOverflow(now int64) {
 func (n *Node) newClientPolicy(h uint64, now int64) *bucket.Policy {
 	p := n.policyFor(h, nil, n.peer[h], now)
 	return n.intern(p)
-}
-
-// apportion splits a into integer parts proportional to frac (summing to
-// 1) by largest remainder, ties going first to index rot, rot+1, …; it
-// returns part idx.
-func apportion(a int64, frac []float64, rot, idx int, s *scratch) int64 {
-	m := len(frac)
-	parts := s.slices[:0]
-	var used int64
-	for _, f := range frac {
-		p := int64(math.Floor(float64(a)*f + 1e-9))
-		parts = append(parts, p)
-		used += p
-	}
-	order := s.order[:0]
-	for i := range m {
-		order = append(order, (rot+i)%m)
-	}
-	slices.SortStableFunc(order, func(x, y int) int {
-		rx := float64(a)*frac[x] - float64(parts[x])
-		ry := float64(a)*frac[y] - float64(parts[y])
-		switch {
-		case rx > ry+1e-12:
-			return -1
-		case rx < ry-1e-12:
-			return 1
-		}
-		return 0
-	})
-	for i := 0; used < a && i < len(order); i++ {
-		parts[order[i]]++
-		used++
-	}
-	s.slices, s.order = parts, order
-	return parts[idx]
 }

@@ -35,6 +35,7 @@ type remoteClient struct {
 	nodes []nodeReports // sorted by node
 	share float64       // fair share when not tracked locally (req/s)
 	epoch uint64
+	ahead int64 // as bucket.Cold.Ahead, for a client not tracked here
 }
 
 // find is where node's reports are, or would be inserted, in rc.nodes.

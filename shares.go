@@ -64,17 +64,8 @@ func (n *Node) fairShares(now int64) {
 	for _, r := range refs {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
-		att, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
+		_, total, known := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
 		demand := float64(total) / demandScale / secs
-		// Where the pool will be drawn on: each holder's demand, a limited
-		// client's bounded by its limit, in requests per second.
-		scale := 1.0
-		if c.limited && total > 0 {
-			scale = min(1, float64(c.rate)*demandScale/float64(total))
-		}
-		for i, d := range att {
-			pd[i] += float64(d) * scale / demandScale / secs
-		}
 		if !known {
 			// Nobody has measured this client yet: it reserves nothing and
 			// draws from the pool until it is measured.
@@ -180,6 +171,22 @@ func (n *Node) fairShares(now int64) {
 		res += int64(whole[len(whole)-1] / time.Duration(ov.Period).Seconds() * capSecs)
 	}
 	n.alloc.reservedTotal = res
+	// Where the capacity will be drawn on: each client's share (its
+	// demand, while the capacity does not bind) split over the holders
+	// by the demand each reported, in requests per second. Pools move
+	// toward it (ahead.go).
+	for i, r := range refs {
+		c := n.effective(r.h)
+		secs := time.Duration(c.period).Seconds()
+		att, total, _ := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
+		if total == 0 {
+			continue
+		}
+		use := min(whole[i]/secs, float64(total)/demandScale/secs)
+		for j, d := range att {
+			pd[j] += use * float64(d) / float64(total)
+		}
+	}
 	n.alloc.poolDemand = pd
 	clear(n.alloc.poolBy)
 	for i, id := range n.holders {

@@ -26,6 +26,7 @@ func (n *Node) Tick(now time.Time) []Message {
 	n.lastTick = mesh
 	n.maintain(mesh)
 	n.releaseIdle(mesh)
+	n.giveAhead(mesh)
 	peers := false
 	for _, st := range n.mem {
 		if st == MemberAlive || st == MemberSuspect {

@@ -103,6 +103,9 @@ type Cold struct {
 	// Pins are the owner's rights for the windows w with w&1 == i, fixed
 	// once claimed.
 	Pins [2]Pin
+	// Ahead is the newest window (plus one) whose unneeded rights the
+	// owner already offered to other nodes before it opened.
+	Ahead int64
 }
 
 // Pin is what a node claimed of one client in one window: its part of the
