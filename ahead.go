@@ -18,12 +18,9 @@ import (
 // claimed. A prediction that turns out short is made up by borrowing
 // within the window.
 //
-// Three things move, in this order, once per window:
-//   - a client's reserved share this node will not use goes to this node's
-//     pool (the capacity stays on this node);
-//   - a limited client's limit rights go to the holders that lack them;
-//   - pool capacity goes to the holders whose demand, at its fair share,
-//     exceeds an even part of the capacity.
+// Two things move, once per window: a limited client's limit rights, and
+// the capacity, toward the holders where each client's fair share is
+// demanded.
 
 const (
 	// aheadMargin and aheadSlack: what a node keeps of a window beyond its
@@ -32,7 +29,7 @@ const (
 	aheadSlack  = 2
 	// aheadMin is the smallest gift worth a ledger entry.
 	aheadMin = 2
-	// pool is the hash the capacity pool's ledger is kept under.
+	// poolHash is the hash the capacity's ledger is kept under.
 	poolHash = 0
 )
 
@@ -42,23 +39,17 @@ func (n *Node) giveAhead(now int64) {
 	if n.alone() || n.fenced || len(n.holders) < 2 {
 		return
 	}
-	var capP int64
-	if n.pool != nil {
-		capP = int64(n.cfg.CapacityPeriod)
-	}
-	var slicesNext uint64
 	n.table.Range(func(e *bucket.Entry) bool {
-		slicesNext += n.aheadEntry(e.Hash(), e, n.peer[e.Hash()], capP, now)
+		n.aheadEntry(e.Hash(), e, n.peer[e.Hash()], now)
 		return true
 	})
 	for h, rc := range n.peer {
 		if n.table.LookupHash(h) == nil {
-			n.aheadEntry(h, nil, rc, capP, now)
+			n.aheadEntry(h, nil, rc, now)
 		}
 	}
 	if n.pool != nil {
-		n.givePoolAhead(slicesNext, now)
-		n.refreshPool(now)
+		n.givePoolAhead(now)
 	}
 }
 
@@ -75,159 +66,142 @@ func keepFor(d uint64) uint64 {
 	return uint64(math.Ceil(float64(d)/demandScale*(1+aheadMargin))) + aheadSlack
 }
 
-// aheadEntry releases and gives client h's unneeded rights of its next
-// window, once; it returns the reserved slice this node keeps of that
-// window when it is a capacity window.
-func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, capP, now int64) uint64 {
+// aheadEntry gives a limited client's unneeded limit rights of its next
+// window, once.
+func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64) {
 	c := n.effective(h)
+	if !c.limited || rc == nil {
+		return // nobody else reported it: nobody lacks its rights
+	}
 	x, ok := nextWindow(c.period, now)
 	if !ok {
-		return 0
+		return
 	}
-	var part, slice uint64
-	var keep uint64 = aheadSlack
+	var part, keep uint64
 	if e != nil {
 		pin := &e.Cold.Pins[x&1]
-		if pin.Window1 != x+1 {
-			return 0
+		if pin.Window1 != x+1 || e.Cold.Ahead == uint32(x+1) {
+			return
 		}
-		if e.Cold.Ahead == x+1 {
-			if c.period == capP {
-				return uint64(pin.Slice)
-			}
-			return 0
+		e.Cold.Ahead = uint32(x + 1)
+		if _, adm := e.Counts(x); adm > 0 {
+			return // already deciding in that window (a late tick)
 		}
+		part, keep = uint64(pin.Limit), aheadSlack
 		if e.Cold.DemandSet {
 			keep = keepFor(e.Cold.Demand)
 		}
-		if _, adm := e.Counts(x); adm > 0 {
-			// Already deciding in that window (a late tick): too late.
-			e.Cold.Ahead = x + 1
-			return uint64(pin.Slice)
-		}
-		if c.period == capP && uint64(pin.Slice) > keep {
-			// The reserved share beyond what this node will use goes to
-			// its pool: the same capacity, open to every client here.
-			if poolPin := &n.pool.Cold.Pins[x&1]; poolPin.Window1 == x+1 {
-				free := uint64(pin.Slice) - keep
-				pin.Slice -= uint32(free)
-				poolPin.Slice += uint32(free)
-				n.counters.ReservationsReleased += free
-				defer n.refreshEntry(e, rc, now)
-			}
-		}
-		e.Cold.Ahead = x + 1
-		part, slice = uint64(pin.Limit), uint64(pin.Slice)
 	} else {
 		if rc.ahead == x+1 {
-			return 0
+			return
 		}
 		r := n.rightsFor(h, c, rc.share, nil, rc, x, now)
 		if r.slice+r.extra == 0 {
-			return 0 // not claimed yet
+			return // not claimed yet
 		}
 		rc.ahead = x + 1
 		part = r.slice + r.extra
-		keep = 0
 	}
-	if c.limited {
-		n.giveClient(h, e, rc, c.period, x, part, keep, now)
-	}
-	if c.period == capP {
-		return slice
-	}
-	return 0
+	n.giveClient(h, e, rc, c.period, x, part, keep, now)
 }
 
 // giveClient gives what this node will not use of a limited client's part
 // of its limit in window x (part, of which it keeps keep) to the holders
 // whose reported demand exceeds such a part.
 func (n *Node) giveClient(h uint64, e *bucket.Entry, rc *remoteClient, period, x int64, part, keep uint64, now int64) {
-	if part <= keep || rc == nil {
+	if part <= keep {
 		return
 	}
-	given := n.giveTo(h, x, period, part-keep, func(id string) uint64 {
-		r := rc.of(id)
-		if r == nil || r.newest.Window < 0 {
-			return 0
+	given := n.giveTo(h, x, period, part-keep, func(id string) int64 {
+		var want uint64 = aheadSlack
+		if r := rc.of(id); r != nil && r.newest.Window >= 0 {
+			want = keepFor(r.newest.Demand)
 		}
-		want := keepFor(r.newest.Demand)
-		if want <= part {
-			return 0
-		}
-		return want - part
+		return int64(part) - int64(want)
 	})
 	if given > 0 && e != nil {
 		n.refreshEntry(e, rc, now)
 	}
 }
 
-// givePoolAhead gives what this node will not use of its pool in the next
-// capacity window (it keeps reserved slices slicesNext there) to the
-// holders that lack capacity: whose demand at its fair share exceeds an
-// even part of the capacity.
-func (n *Node) givePoolAhead(slicesNext uint64, now int64) {
+// givePoolAhead gives what this node will not use of the next capacity
+// window to the holders that lack capacity: whose demand, each client's at
+// its fair share, exceeds an even part of the capacity.
+//
+// While the capacity binds, demand exceeds it everywhere and a node keeps
+// exactly its share-weighted demand: capacity kept beyond it would go, first
+// come first served, to whichever client here asks most.
+func (n *Node) givePoolAhead(now int64) {
 	period := int64(n.cfg.CapacityPeriod)
 	x, ok := nextWindow(period, now)
-	if !ok || n.pool.Cold.Ahead == x+1 {
+	if !ok || n.pool.Cold.Ahead == uint32(x+1) || n.pool.Cold.Pins[x&1].Window1 != x+1 {
 		return
 	}
-	pin := n.pool.Cold.Pins[x&1]
-	if pin.Window1 != x+1 {
-		return
-	}
-	n.pool.Cold.Ahead = x + 1
+	n.pool.Cold.Ahead = uint32(x + 1)
 	secs := float64(period) / 1e9
-	needOf := func(id string) uint64 {
-		return uint64(math.Ceil(n.alloc.poolBy[id]*secs*(1+aheadMargin))) + aheadSlack
+	margin, slack := aheadMargin, int64(aheadSlack)
+	if n.alloc.binding {
+		margin, slack = 0, 0
 	}
-	in, out := n.transferred(poolHash, x)
-	held := uint64(pin.Slice) + in
-	held -= min(held, out)
-	use := needOf(n.cfg.NodeID)
-	use -= min(use, slicesNext)
+	needOf := func(id string) int64 {
+		return int64(math.Ceil(n.alloc.poolBy[id]*secs*(1+margin))) + slack
+	}
+	held, use := int64(n.capacityHeld(x, now)), needOf(n.cfg.NodeID)
+	if n.alloc.binding {
+		// Exactly what this node reserved: its portions.
+		use = int64(n.portionSum(x))
+	}
 	if held <= use {
 		return
 	}
-	even := uint64(n.capacityIn(period)) / uint64(len(n.holders))
-	n.giveTo(poolHash, x, period, held-use, func(id string) uint64 {
-		if need := needOf(id); need > even {
-			return need - even
-		}
-		return 0
-	})
+	even := n.capacityIn(period) / int64(len(n.holders))
+	if n.giveTo(poolHash, x, period, uint64(held-use), func(id string) int64 {
+		return even - needOf(id)
+	}) > 0 {
+		n.refreshPool(now)
+	}
 }
 
-// giveTo splits surplus among the other holders in proportion to what each
-// lacks, at most that, and records the transfers in the ledger of client h
-// (poolHash: the pool) in window x. It returns what it gave.
-func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, lack func(id string) uint64) uint64 {
+// giveTo gives this node's surplus of client h (poolHash: the capacity) in
+// window x to the other holders that lack, as transfers recorded in the
+// window's ledger; it returns what it gave. balance estimates each other
+// holder's surplus (positive) or lack (negative) the way this node's was
+// computed. The lacks are met in proportion, and each giver meets its part
+// of them in proportion to its surplus, so that the givers together do not
+// give a holder more than it lacks.
+func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, balance func(id string) int64) uint64 {
 	if surplus < aheadMin {
 		return 0
 	}
 	lacks := n.scratch.lacks[:0]
-	var total uint64
+	var lack uint64
+	spare := surplus
 	for _, id := range n.holders {
 		var l uint64
-		if id != n.cfg.NodeID && n.peerReplica(id) != "" {
-			l = lack(id)
+		if id != n.cfg.NodeID {
+			switch b := balance(id); {
+			case b > 0:
+				spare += uint64(b)
+			case b < 0 && n.peerReplica(id) != "":
+				l = uint64(-b)
+			}
 		}
 		lacks = append(lacks, l)
-		total += l
+		lack += l
 	}
 	n.scratch.lacks = lacks
-	if total == 0 {
+	if lack == 0 {
 		return 0
 	}
+	// This node's part of what is given: its share of the spare, applied
+	// to as much of the lack as the spare covers.
+	f := float64(surplus) / float64(spare) * min(1, float64(spare)/float64(lack))
 	me := n.replica()
 	var cl *ledgerCell
 	var given uint64
 	for i, id := range n.holders {
-		if lacks[i] == 0 {
-			continue
-		}
-		g := min(lacks[i], uint64(float64(surplus)*float64(lacks[i])/float64(total)))
-		if g < aheadMin {
+		g := uint64(float64(lacks[i]) * f)
+		if g < aheadMin || given+g > surplus {
 			continue
 		}
 		if cl == nil {

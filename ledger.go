@@ -267,6 +267,9 @@ func (n *Node) onTransfer(from string, w wireLedger, now int64) {
 	if got := cl.l.In(w.to); got > before {
 		n.counters.RightsBorrowed += got - before
 		switch {
+		case w.hash == poolHash && n.portionSum(w.window) > n.capacityHeld(w.window, now)-(got-before):
+			// Portions were cut to fit: they all grow.
+			n.refreshAll(now)
 		case w.hash == poolHash:
 			n.refreshPool(now)
 		case e != nil:

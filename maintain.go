@@ -24,10 +24,12 @@ type allocState struct {
 	advanced  bool  // some client entered a new window
 	capWindow int64 // capacity window of the last fair-share run
 	// binding reports that measured demand exceeds the capacity, so fair
-	// shares are reserved; reservedTotal is what they reserve of one
-	// capacity window (the rest is the pool).
-	binding       bool
-	reservedTotal int64
+	// shares are reserved (portion.go). portionFor is the capacity window
+	// the clients' portions were last computed for; portions holds their
+	// sums for the two newest.
+	binding    bool
+	portionFor int64
+	portions   [2]portionsOf
 	// poolBy is each holder's measured demand (req/s) at the last
 	// fair-share run, by name: the pool is split by it. poolDemand is the
 	// buffer the run builds it in, reused.
@@ -50,11 +52,12 @@ type clientRef struct {
 
 // scratch holds per-call buffers reused across allocations.
 type scratch struct {
-	views  []*viewEntry
-	ids    []string
-	att    []uint64
-	lacks  []uint64
-	order  []int
+	views []*viewEntry
+	ids   []string
+	att   []uint64
+	lacks []uint64
+	exact []portionShare
+	order []int
 }
 
 func (a *allocState) init(n *Node) {

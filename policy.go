@@ -39,9 +39,11 @@ type rights struct {
 
 // rightsFor computes this node's rights for client h (config c, fair share
 // share in requests per second) in window x, at mesh time now. In a mesh,
-// the parts are claimed from the holder views in force at the window's lead
-// instant (see views.go) and pinned in e, when e is given: before that
-// instant, or while a view they depend on is unknown, they are zero.
+// its part of the limit is claimed from the holder views in force at the
+// window's lead instant (see views.go) and pinned in e, when e is given:
+// before that instant, or while a view it depends on is unknown, it is
+// zero. Its slice is this node's own reservation for the client (see
+// portionOf): a division of the capacity this node holds, not a claim.
 func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc *remoteClient, x, now int64) rights {
 	if n.fenced {
 		return rights{}
@@ -54,27 +56,30 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 		return rights{unlimited: true, limit: -1}
 	}
 	r := rights{pooled: n.cfg.Capacity > 0, limit: L}
-	R := n.reserved(c, share)
 	switch {
 	case n.cfg.Capacity == 0:
-		R = L
 	case n.alloc.binding:
-		r.limit = R
+		r.limit = n.reserved(c, share)
 	case L < 0:
 		r.limit = n.capacityIn(c.period)
 	}
-	sR, sL := n.claimed(h, e, rc, x, c.period, now, R, L)
+	sR, sL := n.claimed(h, e, x, c.period, now, n.portionOf(e, c, x), L)
+	if n.cfg.Capacity == 0 {
+		// No capacity: the limit's part is all slice.
+		return rights{slice: sL, limit: L}
+	}
+	sR = n.scaled(sR, x, now)
 	r.slice = min(sR, sL)
 	r.extra = sL - r.slice
-	if n.cfg.Capacity == 0 {
-		r.extra = 0
-	}
 	return r
 }
 
-// claimed returns this node's parts of a reserved share R and of a limit L
-// (L < 0: none, an unbounded part) of client h in window x, pinned in e.
-func (n *Node) claimed(h uint64, e *bucket.Entry, rc *remoteClient, x, period, now, R, L int64) (sR, sL uint64) {
+// claimed returns what this node holds of client h in window x: its own
+// reservation for the client, portion (kept as given: it is this node's
+// division of its own capacity, see portionOf), and its part of the limit
+// L (L < 0: none, an unbounded part), claimed from the views in force at
+// the window's lead instant; both pinned in e.
+func (n *Node) claimed(h uint64, e *bucket.Entry, x, period, now int64, portion uint64, L int64) (sR, sL uint64) {
 	unbounded := func(l int64) uint64 {
 		if l < 0 {
 			return bucket.MaxCount
@@ -82,10 +87,9 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, rc *remoteClient, x, period, n
 		return uint64(l)
 	}
 	if n.alone() {
-		return uint64(max(R, 0)), unbounded(L)
+		return portion, unbounded(L)
 	}
 	var pin *bucket.Pin
-	capR := uint64(bucket.MaxCount)
 	if e != nil {
 		pin = &e.Cold.Pins[x&1]
 		switch pin.Window1 {
@@ -93,9 +97,9 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, rc *remoteClient, x, period, n
 			return uint64(pin.Slice), uint64(pin.Limit)
 		case -(x + 1):
 			// Claimed before the client's limit changed: claim its part of
-			// the new limit, but never more reserved capacity than before
-			// (the capacity was split with the shares of that time).
-			capR = uint64(pin.Slice)
+			// the new limit, and keep the reservation made then (the
+			// capacity was divided with the shares of that time).
+			portion = uint64(pin.Slice)
 		}
 	}
 	t := x*period - leadOf(period)
@@ -112,10 +116,9 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, rc *remoteClient, x, period, n
 		}
 		return 0, 0
 	}
-	sR, sL = capR, bucket.MaxCount
-	for _, v := range views {
-		sR = min(sR, n.viewPart(h, R, v, x))
-		if L >= 0 {
+	sR, sL = portion, unbounded(L)
+	if L >= 0 {
+		for _, v := range views {
 			sL = min(sL, n.viewPart(h, L, v, x))
 		}
 	}
@@ -202,6 +205,11 @@ func (n *Node) capacityIn(period int64) int64 {
 
 // refreshAll re-derives the policy of every tracked client and the pool.
 func (n *Node) refreshAll(now int64) {
+	if n.pool != nil {
+		v := now / int64(n.cfg.CapacityPeriod)
+		n.sumCut(v, now)
+		n.sumCut(v+1, now)
+	}
 	n.refreshPool(now)
 	n.table.Range(func(e *bucket.Entry) bool {
 		n.refreshEntry(e, n.peer[e.Hash()], now)
@@ -252,8 +260,9 @@ func (n *Node) policyFor(h uint64, e *bucket.Entry, rc *remoteClient, now int64)
 	return p
 }
 
-// refreshPool publishes this node's part of the unreserved capacity for the
-// capacity window of now and the ones after it.
+// refreshPool publishes this node's pool for the capacity window of now
+// and the one after it: what it holds of the capacity, less what it
+// reserved for its clients.
 func (n *Node) refreshPool(now int64) {
 	if n.pool == nil {
 		return
@@ -262,11 +271,8 @@ func (n *Node) refreshPool(now int64) {
 	v := now / period
 	p := bucket.Policy{Period: period, Window: v, Limit: -1}
 	if !n.fenced {
-		left := max(n.capacityIn(period)-n.alloc.reservedTotal, 0)
-		p.Slice, _ = n.claimed(poolHash, n.pool, nil, v, period, now, left, 0)
-		p.NextSlice, _ = n.claimed(poolHash, n.pool, nil, v+1, period, now, left, 0)
-		p.Slice = n.adjustPool(v, p.Slice)
-		p.NextSlice = n.adjustPool(v+1, p.NextSlice)
+		p.Slice = n.poolLeft(v, now)
+		p.NextSlice = n.poolLeft(v+1, now)
 	}
 	if old := n.pool.Policy(); *old != p {
 		n.pool.SetPolicy(n.intern(p))
@@ -276,13 +282,6 @@ func (n *Node) refreshPool(now int64) {
 // maxInterned bounds the policy intern table; past it the table starts
 // over (policies already handed out stay valid).
 const maxInterned = 4096
-
-// adjustPool applies window v's pool transfers to this node's pool part.
-func (n *Node) adjustPool(v int64, part uint64) uint64 {
-	in, out := n.transferred(poolHash, v)
-	part += in
-	return part - min(part, out)
-}
 
 // intern returns a shared copy of p. Most clients have one of a few
 // policies; sharing them keeps the fast path's policy load in cache and
@@ -306,14 +305,7 @@ func (n *Node) intern(p bucket.Policy) *bucket.Policy {
 // (its clients are unknown by definition); each node takes an even part of
 // its reserved share and of the default limit.
 func (n *Node) refreshOverflow(now int64) {
-	c := effConf{weight: 0}
-	if n.cfg.DefaultRate > 0 {
-		c.rate, c.period, c.limited = n.cfg.DefaultRate, int64(n.cfg.DefaultPeriod), true
-	} else if n.cfg.Capacity > 0 {
-		c.period = int64(n.cfg.CapacityPeriod)
-	} else {
-		c.period = int64(n.cfg.DefaultPeriod)
-	}
+	c := n.overflowConf()
 	w := now / c.period
 	p := bucket.Policy{Period: c.period, Window: w, Limit: -1}
 	m := int64(len(n.holders))
@@ -325,8 +317,7 @@ func (n *Node) refreshOverflow(now int64) {
 		p.Limit = int64(c.rate)
 		p.Slice = uint64(int64(c.rate) / m)
 	default:
-		R := n.reserved(c, n.overflow.Cold.Share)
-		p.Slice = uint64(R / m)
+		p.Slice = n.scaled(n.overflowPortion(), w, now)
 		p.Extra = bucket.MaxCount
 		if c.limited {
 			p.Slice = min(p.Slice, uint64(int64(c.rate)/m))
@@ -339,6 +330,27 @@ func (n *Node) refreshOverflow(now int64) {
 	if old := n.overflow.Policy(); *old != p {
 		n.overflow.SetPolicy(n.intern(p))
 	}
+}
+
+// overflowConf is the config the overflow bucket's clients share.
+func (n *Node) overflowConf() effConf {
+	c := effConf{weight: 0}
+	switch {
+	case n.cfg.DefaultRate > 0:
+		c.rate, c.period, c.limited = n.cfg.DefaultRate, int64(n.cfg.DefaultPeriod), true
+	case n.cfg.Capacity > 0:
+		c.period = int64(n.cfg.CapacityPeriod)
+	default:
+		c.period = int64(n.cfg.DefaultPeriod)
+	}
+	return c
+}
+
+// overflowPortion is this node's reservation for the overflow bucket: an
+// even part of its reserved share (its clients are unknown, so demand
+// cannot divide it).
+func (n *Node) overflowPortion() uint64 {
+	return uint64(n.reserved(n.overflowConf(), n.overflow.Cold.Share)) / uint64(len(n.holders))
 }
 
 // newClientPolicy is the policy of a client this node sees for the first

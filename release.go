@@ -26,7 +26,9 @@ func (n *Node) releaseIdle(now int64) {
 	pp := n.pool.Policy()
 	v := now / pp.Period
 	poolPin := &n.pool.Cold.Pins[v&1]
-	if poolPin.Window1 != v+1 {
+	if poolPin.Window1 != v+1 || n.portionSum(v) > n.capacityHeld(v, now) {
+		// Unclaimed yet, or portions cut to fit: a portion's unused part
+		// is not what its client holds.
 		return
 	}
 	idle := n.idleRelease()

@@ -159,26 +159,28 @@ func (n *Node) fairShares(now int64) {
 		}
 	}
 	n.overflow.Cold.Share = whole[len(whole)-1] / time.Duration(ov.Period).Seconds()
-	// What every client reserves of this capacity window; the rest is the
-	// pool.
-	var res int64
-	capSecs := n.cfg.CapacityPeriod.Seconds()
-	for i, r := range refs {
-		c := n.effective(r.h)
-		res += n.reserved(c, whole[i]/capSecs)
-	}
-	if n.alloc.binding {
-		res += int64(whole[len(whole)-1] / time.Duration(ov.Period).Seconds() * capSecs)
-	}
-	n.alloc.reservedTotal = res
-	// Where the capacity will be drawn on: each client's share (its
-	// demand, while the capacity does not bind) split over the holders
-	// by the demand each reported, in requests per second. Pools move
-	// toward it (ahead.go).
+	// Each client's portion (portion.go): its reserved share, divided
+	// over the holders by the demand each reported, this node's part of
+	// it. And where the capacity will be drawn on: each client's share
+	// (its demand, while the capacity does not bind) divided the same
+	// way, in requests per second; pools move toward it (ahead.go).
+	exact := n.scratch.exact[:0]
 	for i, r := range refs {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
 		att, total, _ := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
+		if r.e != nil {
+			p := 0.0
+			if R := n.reserved(c, whole[i]/secs); R > 0 {
+				switch {
+				case total > 0:
+					p = float64(R) * float64(att[n.selfIdx]) / float64(total)
+				default:
+					p = float64(R) / float64(len(n.holders))
+				}
+			}
+			exact = append(exact, portionShare{e: r.e, exact: min(p, bucket.MaxCount)})
+		}
 		if total == 0 {
 			continue
 		}
@@ -187,9 +189,57 @@ func (n *Node) fairShares(now int64) {
 			pd[j] += use * float64(d) / float64(total)
 		}
 	}
+	n.scratch.exact = exact
+	sum := roundPortions(exact)
+	sum += n.overflowPortion()
+	x := now / int64(n.cfg.CapacityPeriod)
+	n.alloc.portionFor = x
+	n.alloc.portions[x&1] = portionsOf{window1: x + 1, sum: sum}
 	n.alloc.poolDemand = pd
 	clear(n.alloc.poolBy)
 	for i, id := range n.holders {
 		n.alloc.poolBy[id] = pd[i]
 	}
+}
+
+// portionShare is a client's exact portion while portions are rounded.
+type portionShare struct {
+	e     *bucket.Entry
+	exact float64
+}
+
+// roundPortions sets each client's portion to its exact one rounded so that
+// they sum to the exact sum rounded down: down, then one more request to
+// the largest remainders. Rounding each down would lose up to a request per
+// client (a zero-weight floor of a few requests, spread over nodes, would
+// lose one on each). It returns the sum.
+func roundPortions(ps []portionShare) uint64 {
+	var sum uint64
+	total := 0.0
+	for _, p := range ps {
+		f := math.Floor(p.exact + 1e-9)
+		p.e.Cold.Portion = uint32(f)
+		sum += uint64(f)
+		total += p.exact
+	}
+	left := uint64(math.Floor(total+1e-9)) - min(sum, uint64(math.Floor(total+1e-9)))
+	if left == 0 {
+		return sum
+	}
+	slices.SortStableFunc(ps, func(a, b portionShare) int {
+		ra, rb := a.exact-math.Floor(a.exact+1e-9), b.exact-math.Floor(b.exact+1e-9)
+		switch {
+		case ra > rb:
+			return -1
+		case ra < rb:
+			return 1
+		}
+		return 0
+	})
+	for i := 0; left > 0 && i < len(ps); i++ {
+		ps[i].e.Cold.Portion++
+		sum++
+		left--
+	}
+	return sum
 }

@@ -142,15 +142,16 @@ func (n *Node) CheckInvariants() error {
 	return err
 }
 
-// overClaimed reports whether a window's claim of a limited client exceeds
-// its limit (what it borrowed on top may not: that was another's claim).
+// overClaimed reports whether a window's claim of a limited client, or this
+// node's reservation for it, exceeds its limit (what it borrowed on top may
+// not: that was another's claim).
 func (n *Node) overClaimed(e *bucket.Entry) bool {
 	c := n.effective(e.Hash())
 	if !c.limited {
 		return false
 	}
 	for _, p := range e.Cold.Pins {
-		if p.Window1 > 0 && (p.Slice > p.Limit || int64(p.Limit) > int64(c.rate)) {
+		if p.Window1 > 0 && (int64(p.Slice) > int64(c.rate) || int64(p.Limit) > int64(c.rate)) {
 			return true
 		}
 	}

@@ -100,12 +100,16 @@ type Cold struct {
 	// Samples is how many windows Demand averages since it last jumped
 	// (capped by the owner).
 	Samples uint8
+	// Portion is the owner's reservation for the client in the capacity
+	// window it last divided (requests).
+	Portion uint32
+	// Ahead is the low 32 bits of the newest window (plus one) whose
+	// unneeded rights the owner already offered to other nodes before it
+	// opened: only ever compared with the next window's.
+	Ahead uint32
 	// Pins are the owner's rights for the windows w with w&1 == i, fixed
 	// once claimed.
 	Pins [2]Pin
-	// Ahead is the newest window (plus one) whose unneeded rights the
-	// owner already offered to other nodes before it opened.
-	Ahead int64
 }
 
 // Pin is what a node claimed of one client in one window: its part of the
