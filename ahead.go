@@ -2,6 +2,7 @@ package fairmesh
 
 import (
 	"math"
+	"slices"
 
 	"github.com/fairmesh/fairmesh/bucket"
 )
@@ -144,6 +145,12 @@ func (n *Node) givePoolAhead(now int64) {
 		margin, slack = 0, 0
 	}
 	needOf := func(id string) int64 {
+		if n.alloc.binding {
+			// What the holder reserves, as every node computes it.
+			if i, ok := slices.BinarySearch(n.holders, id); ok && i < len(n.alloc.portionsBy) {
+				return int64(n.alloc.portionsBy[i])
+			}
+		}
 		return int64(math.Ceil(n.alloc.poolBy[id]*secs*(1+margin))) + slack
 	}
 	held, use := int64(n.capacityHeld(x, now)), needOf(n.cfg.NodeID)
@@ -166,42 +173,53 @@ func (n *Node) givePoolAhead(now int64) {
 // window x to the other holders that lack, as transfers recorded in the
 // window's ledger; it returns what it gave. balance estimates each other
 // holder's surplus (positive) or lack (negative) the way this node's was
-// computed. The lacks are met in proportion, and each giver meets its part
-// of them in proportion to its surplus, so that the givers together do not
-// give a holder more than it lacks.
+// computed. Every giver computes the same division (from the same
+// estimates): each lack is met as far as the surpluses together cover the
+// lacks, and divided over the givers in proportion to their surpluses by
+// largest remainders, so the givers together give a holder exactly that.
 func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, balance func(id string) int64) uint64 {
 	if surplus < aheadMin {
 		return 0
 	}
+	m := len(n.holders)
 	lacks := n.scratch.lacks[:0]
-	var lack uint64
-	spare := surplus
-	for _, id := range n.holders {
-		var l uint64
-		if id != n.cfg.NodeID {
-			switch b := balance(id); {
+	spares := n.scratch.spares[:0]
+	var lack, spare uint64
+	for i, id := range n.holders {
+		var l, sp uint64
+		switch b := int64(surplus); {
+		case i == n.selfIdx:
+			sp = uint64(b)
+		default:
+			switch b = balance(id); {
 			case b > 0:
-				spare += uint64(b)
+				sp = uint64(b)
 			case b < 0 && n.peerReplica(id) != "":
 				l = uint64(-b)
 			}
 		}
-		lacks = append(lacks, l)
-		lack += l
+		lacks, spares = append(lacks, l), append(spares, float64(sp))
+		lack, spare = lack+l, spare+sp
 	}
 	n.scratch.lacks = lacks
 	if lack == 0 {
 		return 0
 	}
-	// This node's part of what is given: its share of the spare, applied
-	// to as much of the lack as the spare covers.
-	f := float64(surplus) / float64(spare) * min(1, float64(spare)/float64(lack))
+	for i := range spares {
+		spares[i] /= float64(spare)
+	}
+	n.scratch.spares = spares
+	cover := min(1, float64(spare)/float64(lack))
 	me := n.replica()
 	var cl *ledgerCell
 	var given uint64
-	for i, id := range n.holders {
-		g := uint64(float64(lacks[i]) * f)
-		if g < aheadMin || given+g > surplus {
+	for j, id := range n.holders {
+		if lacks[j] == 0 {
+			continue
+		}
+		met := int64(math.Floor(float64(lacks[j])*cover + 1e-9))
+		g := uint64(apportion(met, spares, int((h+uint64(x)+uint64(j))%uint64(m)), n.selfIdx, &n.scratch))
+		if g == 0 || given+g > surplus {
 			continue
 		}
 		if cl == nil {

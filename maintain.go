@@ -30,6 +30,11 @@ type allocState struct {
 	binding    bool
 	portionFor int64
 	portions   [2]portionsOf
+	// portionsBy is, per holder (in holders order), the sum of the
+	// portions of the clients tracked here that the holder reserves, as
+	// this node computes them: what each needs to hold while the
+	// capacity binds.
+	portionsBy []uint64
 	// poolBy is each holder's measured demand (req/s) at the last
 	// fair-share run, by name: the pool is split by it. poolDemand is the
 	// buffer the run builds it in, reused.
@@ -52,12 +57,14 @@ type clientRef struct {
 
 // scratch holds per-call buffers reused across allocations.
 type scratch struct {
-	views []*viewEntry
-	ids   []string
-	att   []uint64
-	lacks []uint64
-	exact []portionShare
-	order []int
+	views  []*viewEntry
+	ids    []string
+	att    []uint64
+	lacks  []uint64
+	spares []float64
+	frac   []float64
+	slices []int64
+	order  []int
 }
 
 func (a *allocState) init(n *Node) {

@@ -164,22 +164,39 @@ func (n *Node) fairShares(now int64) {
 	// it. And where the capacity will be drawn on: each client's share
 	// (its demand, while the capacity does not bind) divided the same
 	// way, in requests per second; pools move toward it (ahead.go).
-	exact := n.scratch.exact[:0]
+	var sum uint64
+	n.alloc.portionsBy = slices.Grow(n.alloc.portionsBy[:0], len(n.holders))[:len(n.holders)]
+	clear(n.alloc.portionsBy)
 	for i, r := range refs {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
 		att, total, _ := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
-		if r.e != nil {
-			p := 0.0
+		{
+			var p int64
 			if R := n.reserved(c, whole[i]/secs); R > 0 {
-				switch {
-				case total > 0:
-					p = float64(R) * float64(att[n.selfIdx]) / float64(total)
-				default:
-					p = float64(R) / float64(len(n.holders))
+				// Divided by largest remainders, as every node divides
+				// it: from the same reports, the portions of a client
+				// sum to its share exactly.
+				frac := n.scratch.frac[:0]
+				for _, d := range att {
+					if total == 0 {
+						frac = append(frac, 1/float64(len(att)))
+					} else {
+						frac = append(frac, float64(d)/float64(total))
+					}
+				}
+				n.scratch.frac = frac
+				x := now / c.period
+				p = apportion(R, frac, int((r.h+uint64(x))%uint64(len(att))), n.selfIdx, &n.scratch)
+				for j, part := range n.scratch.slices {
+					n.alloc.portionsBy[j] += uint64(part)
 				}
 			}
-			exact = append(exact, portionShare{e: r.e, exact: min(p, bucket.MaxCount)})
+			if r.e != nil {
+				p = min(p, bucket.MaxCount)
+				r.e.Cold.Portion = uint32(p)
+				sum += uint64(p)
+			}
 		}
 		if total == 0 {
 			continue
@@ -189,8 +206,6 @@ func (n *Node) fairShares(now int64) {
 			pd[j] += use * float64(d) / float64(total)
 		}
 	}
-	n.scratch.exact = exact
-	sum := roundPortions(exact)
 	sum += n.overflowPortion()
 	x := now / int64(n.cfg.CapacityPeriod)
 	n.alloc.portionFor = x
@@ -202,44 +217,37 @@ func (n *Node) fairShares(now int64) {
 	}
 }
 
-// portionShare is a client's exact portion while portions are rounded.
-type portionShare struct {
-	e     *bucket.Entry
-	exact float64
-}
-
-// roundPortions sets each client's portion to its exact one rounded so that
-// they sum to the exact sum rounded down: down, then one more request to
-// the largest remainders. Rounding each down would lose up to a request per
-// client (a zero-weight floor of a few requests, spread over nodes, would
-// lose one on each). It returns the sum.
-func roundPortions(ps []portionShare) uint64 {
-	var sum uint64
-	total := 0.0
-	for _, p := range ps {
-		f := math.Floor(p.exact + 1e-9)
-		p.e.Cold.Portion = uint32(f)
-		sum += uint64(f)
-		total += p.exact
+// apportion splits a into integer parts proportional to frac (summing to
+// 1) by largest remainder, ties going first to index rot, rot+1, …; it
+// returns part idx.
+func apportion(a int64, frac []float64, rot, idx int, s *scratch) int64 {
+	m := len(frac)
+	parts := s.slices[:0]
+	var used int64
+	for _, f := range frac {
+		p := int64(math.Floor(float64(a)*f + 1e-9))
+		parts = append(parts, p)
+		used += p
 	}
-	left := uint64(math.Floor(total+1e-9)) - min(sum, uint64(math.Floor(total+1e-9)))
-	if left == 0 {
-		return sum
+	order := s.order[:0]
+	for i := range m {
+		order = append(order, (rot+i)%m)
 	}
-	slices.SortStableFunc(ps, func(a, b portionShare) int {
-		ra, rb := a.exact-math.Floor(a.exact+1e-9), b.exact-math.Floor(b.exact+1e-9)
+	slices.SortStableFunc(order, func(x, y int) int {
+		rx := float64(a)*frac[x] - float64(parts[x])
+		ry := float64(a)*frac[y] - float64(parts[y])
 		switch {
-		case ra > rb:
+		case rx > ry+1e-12:
 			return -1
-		case ra < rb:
+		case rx < ry-1e-12:
 			return 1
 		}
 		return 0
 	})
-	for i := 0; left > 0 && i < len(ps); i++ {
-		ps[i].e.Cold.Portion++
-		sum++
-		left--
+	for i := 0; used < a && i < len(order); i++ {
+		parts[order[i]]++
+		used++
 	}
-	return sum
+	s.slices, s.order = parts, order
+	return parts[idx]
 }
