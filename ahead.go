@@ -28,8 +28,6 @@ const (
 	// predicted demand, for demand that grows.
 	aheadMargin = 0.25
 	aheadSlack  = 2
-	// aheadMin is the smallest gift worth a ledger entry.
-	aheadMin = 2
 	// poolHash is the hash the capacity's ledger is kept under.
 	poolHash = 0
 )
@@ -173,15 +171,19 @@ func (n *Node) givePoolAhead(now int64) {
 // window x to the other holders that lack, as transfers recorded in the
 // window's ledger; it returns what it gave. balance estimates each other
 // holder's surplus (positive) or lack (negative) the way this node's was
-// computed. Every giver computes the same division (from the same
-// estimates): each lack is met as far as the surpluses together cover the
-// lacks, and divided over the givers in proportion to their surpluses by
-// largest remainders, so the givers together give a holder exactly that.
+// computed.
+//
+// Every giver computes the same plan from the same estimates: the lacks
+// are met as far as the surpluses together cover them; what each giver
+// gives in all is divided by largest remainders in proportion to its
+// surplus; and givers are matched to receivers in holder order, each
+// filling the next receiver's need before moving on. So the givers
+// together give each holder exactly what the plan meets of its lack, no
+// giver gives more than it has, and most give to one or two holders.
 func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, balance func(id string) int64) uint64 {
-	if surplus < aheadMin {
+	if surplus == 0 {
 		return 0
 	}
-	m := len(n.holders)
 	lacks := n.scratch.lacks[:0]
 	spares := n.scratch.spares[:0]
 	var lack, spare uint64
@@ -201,25 +203,39 @@ func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, balance func(id
 		lacks, spares = append(lacks, l), append(spares, float64(sp))
 		lack, spare = lack+l, spare+sp
 	}
-	n.scratch.lacks = lacks
+	n.scratch.lacks, n.scratch.spares = lacks, spares
 	if lack == 0 {
 		return 0
+	}
+	cover := min(1, float64(spare)/float64(lack))
+	var total int64
+	for j, l := range lacks {
+		lacks[j] = uint64(math.Floor(float64(l)*cover + 1e-9))
+		total += int64(lacks[j])
 	}
 	for i := range spares {
 		spares[i] /= float64(spare)
 	}
-	n.scratch.spares = spares
-	cover := min(1, float64(spare)/float64(lack))
+	// Each giver's total, then the matching up to this node's turn.
+	rot := int((h + uint64(x)) % uint64(len(n.holders)))
+	var before, mine int64
+	for k := range n.holders {
+		g := apportion(total, spares, rot, k, &n.scratch)
+		if k < n.selfIdx {
+			before += g
+		} else if k == n.selfIdx {
+			mine = min(g, int64(surplus))
+		}
+	}
 	me := n.replica()
 	var cl *ledgerCell
 	var given uint64
+	var at int64 // where the receivers' needs stand, in the matching
 	for j, id := range n.holders {
-		if lacks[j] == 0 {
-			continue
-		}
-		met := int64(math.Floor(float64(lacks[j])*cover + 1e-9))
-		g := uint64(apportion(met, spares, int((h+uint64(x)+uint64(j))%uint64(m)), n.selfIdx, &n.scratch))
-		if g == 0 || given+g > surplus {
+		need := int64(lacks[j])
+		lo, hi := max(at, before), min(at+need, before+mine)
+		at += need
+		if hi <= lo {
 			continue
 		}
 		if cl == nil {
@@ -227,8 +243,8 @@ func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, balance func(id
 				break
 			}
 		}
-		cl.l.Transfer(me, n.peerReplica(id), g)
-		given += g
+		cl.l.Transfer(me, n.peerReplica(id), uint64(hi-lo))
+		given += uint64(hi - lo)
 	}
 	n.counters.RightsLent += given
 	return given

@@ -68,7 +68,7 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 		// No capacity: the limit's part is all slice.
 		return rights{slice: sL, limit: L}
 	}
-	sR = n.scaled(sR, x, now)
+	sR = n.scaled(h, sR, x, now)
 	r.slice = min(sR, sL)
 	r.extra = sL - r.slice
 	return r
@@ -317,7 +317,7 @@ func (n *Node) refreshOverflow(now int64) {
 		p.Limit = int64(c.rate)
 		p.Slice = uint64(int64(c.rate) / m)
 	default:
-		p.Slice = n.scaled(n.overflowPortion(), w, now)
+		p.Slice = n.scaled(0, n.overflowPortion(), w, now)
 		p.Extra = bucket.MaxCount
 		if c.limited {
 			p.Slice = min(p.Slice, uint64(int64(c.rate)/m))

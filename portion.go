@@ -23,6 +23,9 @@ type portionsOf struct {
 	sum     uint64
 	cutSum  uint64
 	cutFor  uint64
+	// cutHash names the client whose portion alone absorbs the cut (the
+	// largest, when it can): 0 when all are cut in proportion.
+	cutHash uint64
 }
 
 // portionOf is this node's reservation for client e (config c) in window
@@ -60,17 +63,27 @@ func (n *Node) capacityHeld(v, now int64) uint64 {
 	return held - min(held, out)
 }
 
-// scaled fits a portion of capacity window v into what this node holds:
-// when the portions sum past it, each is cut in proportion.
-func (n *Node) scaled(portion uint64, v, now int64) uint64 {
+// scaled fits the portion of client h (0: the overflow bucket) in
+// capacity window v into what this node holds. When the portions sum past
+// it by d, the largest portion gives up d, if refreshAll found one that
+// can; otherwise each is cut in proportion (rounded down, so a cut of a
+// few requests can cost many small portions one each).
+func (n *Node) scaled(h uint64, portion uint64, v, now int64) uint64 {
 	if portion == 0 {
 		return 0
 	}
 	sum := n.portionSum(v)
-	if held := n.capacityHeld(v, now); sum > held {
-		return portion * held / sum
+	held := n.capacityHeld(v, now)
+	if sum <= held {
+		return portion
 	}
-	return portion
+	if ps := n.alloc.portions[v&1]; ps.window1 == v+1 && ps.cutFor == held && ps.cutHash != 0 {
+		if h == ps.cutHash {
+			return portion - min(portion, sum-held)
+		}
+		return portion
+	}
+	return portion * held / sum
 }
 
 // poolLeft is this node's pool in capacity window v: what it holds less its
@@ -100,11 +113,27 @@ func (n *Node) sumCut(v, now int64) {
 		return
 	}
 	capP := int64(n.cfg.CapacityPeriod)
-	cut := n.scaled(n.overflowPortion(), v, now)
+	// The largest portion absorbs the whole cut, when it can.
+	var top, topHash uint64
+	n.table.Range(func(e *bucket.Entry) bool {
+		if c := n.effective(e.Hash()); c.period == capP {
+			if p := n.portionIn(e, c, v, now); p > top {
+				top, topHash = p, e.Hash()
+			}
+		}
+		return true
+	})
+	ps.cutHash = 0
+	if top >= ps.sum-held {
+		ps.cutHash, ps.cutSum, ps.cutFor = topHash, held, held
+		return
+	}
+	ps.cutFor = 0 // cut in proportion while summing
+	cut := n.scaled(0, n.overflowPortion(), v, now)
 	n.table.Range(func(e *bucket.Entry) bool {
 		c := n.effective(e.Hash())
 		if c.period == capP {
-			cut += n.scaled(n.portionIn(e, c, v, now), v, now)
+			cut += n.scaled(e.Hash(), n.portionIn(e, c, v, now), v, now)
 		}
 		return true
 	})
