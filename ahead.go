@@ -207,17 +207,24 @@ func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, balance func(id
 	if lack == 0 {
 		return 0
 	}
-	cover := min(1, float64(spare)/float64(lack))
-	var total int64
-	for j, l := range lacks {
-		lacks[j] = uint64(math.Floor(float64(l)*cover + 1e-9))
-		total += int64(lacks[j])
+	rot := int((h + uint64(x)) % uint64(len(n.holders)))
+	total := int64(min(spare, lack))
+	if total < int64(lack) {
+		// What the surpluses cover, divided over the lacks by largest
+		// remainders: all of it is given.
+		fracs := n.scratch.fracs[:0]
+		for _, l := range lacks {
+			fracs = append(fracs, float64(l)/float64(lack))
+		}
+		n.scratch.fracs = fracs
+		for j := range lacks {
+			lacks[j] = uint64(apportion(total, fracs, rot, j, &n.scratch))
+		}
 	}
 	for i := range spares {
 		spares[i] /= float64(spare)
 	}
 	// Each giver's total, then the matching up to this node's turn.
-	rot := int((h + uint64(x)) % uint64(len(n.holders)))
 	var before, mine int64
 	for k := range n.holders {
 		g := apportion(total, spares, rot, k, &n.scratch)

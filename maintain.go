@@ -62,6 +62,7 @@ type scratch struct {
 	att    []uint64
 	lacks  []uint64
 	spares []float64
+	fracs  []float64
 	frac   []float64
 	slices []int64
 	order  []int
