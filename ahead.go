@@ -159,9 +159,11 @@ func (n *Node) givePoolAhead(now int64) {
 	if held <= use {
 		return
 	}
-	even := n.capacityIn(period) / int64(len(n.holders))
+	capIn := n.capacityIn(period)
 	if n.giveTo(poolHash, x, period, uint64(held-use), func(id string) int64 {
-		return even - needOf(id)
+		// What the holder claimed, as its claim was computed.
+		i, _ := slices.BinarySearch(n.holders, id)
+		return int64(evenPart(poolHash, capIn, i, len(n.holders), x)) - needOf(id)
 	}) > 0 {
 		n.refreshPool(now)
 	}
@@ -196,7 +198,9 @@ func (n *Node) giveTo(h uint64, x, period int64, surplus uint64, balance func(id
 			switch b = balance(id); {
 			case b > 0:
 				sp = uint64(b)
-			case b < 0 && n.peerReplica(id) != "":
+			case b < 0 && n.mem[id] == MemberAlive && n.peerReplica(id) != "":
+				// Not to a suspect member: the gift would likely be
+				// resent every tick, unheard, and kept from those here.
 				l = uint64(-b)
 			}
 		}

@@ -43,6 +43,14 @@ type ledgerCell struct {
 	acked map[string]uint64
 	// wanted is, per replica, the refused count it last announced.
 	wanted map[string]uint64
+	// sent is, per borrower replica, the cumulative transfer this node
+	// last sent it and when.
+	sent map[string]sentTransfer
+}
+
+type sentTransfer struct {
+	amount uint64
+	at     int64
 }
 
 const (
@@ -58,7 +66,10 @@ const (
 // replica names this process in ledgers.
 func (n *Node) replica() string { return replicaOf(n.cfg.NodeID, n.startedAt) }
 
-func replicaOf(name string, inc int64) string { return name + "#" + strconv.FormatInt(inc, 10) }
+// replicaOf names a member's incarnation: its name and its start time, in
+// base 36 (13 characters rather than 19: the name rides every ledger
+// entry, twice).
+func replicaOf(name string, inc int64) string { return name + "#" + strconv.FormatInt(inc, 36) }
 
 // peerReplica names member id's current process, or "" while its
 // incarnation is unknown.
@@ -104,18 +115,19 @@ func (n *Node) adjust(h uint64, x int64, r rights) rights {
 	return r
 }
 
-// wants lists the clients this node refused for want of rights in their
-// current window since it last said so.
-func (n *Node) collectWants(now int64) []wireLedger {
+// collectWants lists, per member to ask, the clients this node refused for
+// want of rights in their current window since it last said so.
+func (n *Node) collectWants(now int64) map[string][]wireLedger {
 	if len(n.holders) < 2 {
 		return nil
 	}
-	var ws []wireLedger
+	ws := map[string][]wireLedger{}
+	count := 0
 	me := n.replica()
 	n.table.Range(func(e *bucket.Entry) bool {
 		p := e.Policy()
-		if p.Unlimited || len(ws) >= maxWantsPerTick {
-			return len(ws) < maxWantsPerTick
+		if p.Unlimited || count >= maxWantsPerTick {
+			return count < maxWantsPerTick
 		}
 		c := n.effective(e.Hash())
 		if !c.limited {
@@ -130,7 +142,8 @@ func (n *Node) collectWants(now int64) []wireLedger {
 		if att <= adm || adm < slice+extra {
 			return true // nothing refused, or refused by the pool
 		}
-		if !n.othersMayHaveSpare(e, x, p.Period, c.rate) {
+		to := n.mayHaveSpare(e, x, p.Period, c.rate)
+		if len(to) == 0 {
 			return true
 		}
 		cl := n.cell(e.Hash(), x, p.Period, true)
@@ -138,28 +151,29 @@ func (n *Node) collectWants(now int64) []wireLedger {
 			return true
 		}
 		cl.wantSent = att - adm
-		ws = append(ws, wireLedger{hash: e.Hash(), window: x, kind: ledgerWant, from: me, value: att - adm})
+		for _, peer := range to {
+			ws[peer] = append(ws[peer], wireLedger{hash: e.Hash(), window: x, kind: ledgerWant, from: me, value: att - adm})
+		}
+		count++
 		return true
 	})
 	return ws
 }
 
-// othersMayHaveSpare reports whether some other holder measured less
-// demand for the client than an even part of its limit: unless one did,
-// every node is likely to use what it holds, and a want would only cost
-// gossip.
-func (n *Node) othersMayHaveSpare(e *bucket.Entry, x, period int64, limit int) bool {
+// mayHaveSpare lists the other holders that measured less demand for the
+// client than an even part of its limit (all of them while demand is
+// unknown): the others are likely to use what they hold, and a want to
+// them would only cost gossip.
+func (n *Node) mayHaveSpare(e *bucket.Entry, x, period int64, limit int) []string {
 	att, _, known := n.demandVector(e, n.peer[e.Hash()], x-n.lag(), period)
-	if !known {
-		return true
-	}
 	even := float64(limit) / float64(len(n.holders)) * demandScale
-	for i, d := range att {
-		if i != n.selfIdx && float64(d) < wantSpare*even {
-			return true
+	var to []string
+	for i, id := range n.holders {
+		if i != n.selfIdx && (!known || float64(att[i]) < wantSpare*even) {
+			to = append(to, id)
 		}
 	}
-	return false
+	return to
 }
 
 // onWant answers member from's want: it gives up to half of what this node
@@ -299,9 +313,10 @@ func (n *Node) onAck(w wireLedger) {
 // It also forgets the ledgers of ended windows.
 func (n *Node) ledgerMessages(now int64, stamp crdt.Timestamp) []Message {
 	var out []Message
-	if ws := n.collectWants(now); len(ws) > 0 {
-		for _, p := range encodeLedger(n.cfg.MaxMessageBytes, stamp, ws) {
-			out = append(out, Message{Payload: p})
+	ws := n.collectWants(now)
+	for _, peer := range sortedKeys(ws) {
+		for _, p := range encodeLedger(n.cfg.MaxMessageBytes, stamp, ws[peer]) {
+			out = append(out, Message{To: peer, Payload: p})
 		}
 	}
 	me := n.replica()
@@ -316,6 +331,16 @@ func (n *Node) ledgerMessages(now int64, stamp crdt.Timestamp) []Message {
 			if t.From != me || t.Amount <= cl.acked[t.To] {
 				continue
 			}
+			if cl.sent == nil {
+				cl.sent = map[string]sentTransfer{}
+			}
+			// Sent again only if it was not acknowledged within two
+			// ticks: the acknowledgement of one sent a tick ago may be
+			// on its way.
+			if st := cl.sent[t.To]; st.amount == t.Amount && now-st.at < 2*n.tickInterval() {
+				continue
+			}
+			cl.sent[t.To] = sentTransfer{amount: t.Amount, at: now}
 			peer := nameOf(t.To)
 			byPeer[peer] = append(byPeer[peer], wireLedger{hash: k.h, window: k.x, kind: ledgerTransfer, from: me, to: t.To, value: t.Amount})
 		}

@@ -147,11 +147,17 @@ func (n *Node) viewPart(h uint64, a int64, v *viewEntry, x int64) uint64 {
 	if !ok {
 		return 0
 	}
-	m := int64(len(v.members))
-	rot := int64((h + uint64(x)) % uint64(m))
-	part := a / m
-	// The a mod m leftover requests go to members rot, rot+1, …
-	if (int64(idx)-rot+m)%m < a%m {
+	return evenPart(h, a, idx, len(v.members), x)
+}
+
+// evenPart is member idx's part of a (of client h in window x) split evenly
+// over m members: the a mod m leftover requests go to members rot, rot+1, …
+// for a rotation by client and window.
+func evenPart(h uint64, a int64, idx, m int, x int64) uint64 {
+	mm := int64(m)
+	rot := int64((h + uint64(x)) % uint64(mm))
+	part := a / mm
+	if (int64(idx)-rot+mm)%mm < a%mm {
 		part++
 	}
 	return uint64(part)
