@@ -76,7 +76,8 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 	if !ok {
 		return
 	}
-	var part, keep uint64
+	var part uint64
+	share := rc.share
 	if e != nil {
 		pin := &e.Cold.Pins[x&1]
 		if pin.Window1 != x+1 || e.Cold.Ahead == uint32(x+1) {
@@ -86,10 +87,7 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 		if _, adm := e.Counts(x); adm > 0 {
 			return // already deciding in that window (a late tick)
 		}
-		part, keep = uint64(pin.Limit), aheadSlack
-		if e.Cold.DemandSet {
-			keep = keepFor(e.Cold.Demand)
-		}
+		part, share = uint64(pin.Limit), e.Cold.Share
 	} else {
 		if rc.ahead == x+1 {
 			return
@@ -101,22 +99,47 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 		rc.ahead = x + 1
 		part = r.slice + r.extra
 	}
-	n.giveClient(h, e, rc, c.period, x, part, keep, now)
-}
-
-// giveClient gives what this node will not use of a limited client's part
-// of its limit in window x (part, of which it keeps keep) to the holders
-// whose reported demand exceeds such a part.
-func (n *Node) giveClient(h uint64, e *bucket.Entry, rc *remoteClient, period, x int64, part, keep uint64, now int64) {
+	// What each holder wants of the limit: while the capacity binds and
+	// the client has a reservation, the reservation each holder makes
+	// for it (portionOf), which every node computes alike; otherwise its
+	// demand, with a margin.
+	want := func(i int, id string) uint64 {
+		if id == n.cfg.NodeID {
+			if e == nil || !e.Cold.DemandSet {
+				return 0
+			}
+			return keepFor(e.Cold.Demand)
+		}
+		if r := rc.of(id); r != nil && r.newest.Window >= 0 {
+			return keepFor(r.newest.Demand)
+		}
+		return aheadSlack
+	}
+	if R := n.reserved(c, share); R > 0 {
+		att, total, _ := n.demandVector(e, rc, x-n.lag(), c.period)
+		// Its own buffer: giveTo reuses scratch.fracs after it has asked.
+		fracs := n.scratch.wants[:0]
+		for _, d := range att {
+			if total == 0 {
+				fracs = append(fracs, 1/float64(len(att)))
+			} else {
+				fracs = append(fracs, float64(d)/float64(total))
+			}
+		}
+		n.scratch.wants = fracs
+		rot := int((h + uint64(x)) % uint64(len(att)))
+		want = func(i int, _ string) uint64 {
+			return uint64(apportion(R, fracs, rot, i, &n.scratch))
+		}
+	}
+	keep := want(n.selfIdx, n.cfg.NodeID)
 	if part <= keep {
 		return
 	}
-	given := n.giveTo(h, x, period, part-keep, func(id string) int64 {
-		var want uint64 = aheadSlack
-		if r := rc.of(id); r != nil && r.newest.Window >= 0 {
-			want = keepFor(r.newest.Demand)
-		}
-		return int64(part) - int64(want)
+	L := int64(c.rate)
+	given := n.giveTo(h, x, c.period, part-keep, func(id string) int64 {
+		i, _ := slices.BinarySearch(n.holders, id)
+		return int64(evenPart(h, L, i, len(n.holders), x)) - int64(want(i, id))
 	})
 	if given > 0 && e != nil {
 		n.refreshEntry(e, rc, now)

@@ -110,7 +110,10 @@ func (n *Node) adjust(h uint64, x int64, r rights) rights {
 	}
 	total := r.slice + r.extra + in
 	total -= min(total, out)
-	r.slice = min(r.slice, total)
+	r.slice = min(r.reserve, total)
+	if n.cfg.Capacity == 0 {
+		r.slice = total // no capacity: the limit's part is all slice
+	}
 	r.extra = total - r.slice
 	return r
 }

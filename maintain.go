@@ -63,6 +63,7 @@ type scratch struct {
 	lacks  []uint64
 	spares []float64
 	fracs  []float64
+	wants  []float64
 	frac   []float64
 	slices []int64
 	order  []int

@@ -35,6 +35,9 @@ type rights struct {
 	limit     int64
 	unlimited bool
 	pooled    bool // extra draws from the node's pool
+	// reserve is this node's reservation for the client: its slice, as
+	// far as its part of the limit (with what it borrowed) allows.
+	reserve uint64
 }
 
 // rightsFor computes this node's rights for client h (config c, fair share
@@ -53,6 +56,13 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 		L = int64(c.rate)
 	}
 	if n.cfg.Capacity == 0 && L < 0 {
+		if !n.alone() && n.startedAt > x*c.period-leadOf(c.period) {
+			// This process joined the mesh after the window's lead
+			// instant: it holds nothing of it, and what it takes for
+			// an unlimited client may be a limited one whose limit it
+			// has not yet learnt from the mesh.
+			return rights{limit: -1}
+		}
 		return rights{unlimited: true, limit: -1}
 	}
 	r := rights{pooled: n.cfg.Capacity > 0, limit: L}
@@ -68,8 +78,8 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 		// No capacity: the limit's part is all slice.
 		return rights{slice: sL, limit: L}
 	}
-	sR = n.scaled(h, sR, x, now)
-	r.slice = min(sR, sL)
+	r.reserve = n.scaled(h, sR, x, now)
+	r.slice = min(r.reserve, sL)
 	r.extra = sL - r.slice
 	return r
 }
