@@ -74,13 +74,22 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 	}
 	x, ok := nextWindow(c.period, now)
 	if !ok {
-		return
+		// Past the lead instant (a late tick): the current window of a
+		// client this node does not track, if it has not given it yet.
+		// It admits nothing of it (a first request would track it);
+		// a tracked one may be admitting while its rights are given.
+		x = now / c.period
+		if e != nil || rc.ahead == x+1 {
+			return
+		}
 	}
 	var part uint64
 	share := rc.share
 	if e != nil {
 		pin := &e.Cold.Pins[x&1]
-		if pin.Window1 != x+1 || e.Cold.Ahead == uint32(x+1) {
+		if pin.Window1 != x+1 || e.Cold.Ahead == uint32(x+1) || rc.ahead == x+1 {
+			// Unclaimed yet, or given already (before the client was
+			// tracked here, perhaps).
 			return
 		}
 		e.Cold.Ahead = uint32(x + 1)
@@ -132,6 +141,9 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 			return uint64(apportion(R, fracs, rot, i, &n.scratch))
 		}
 	}
+	// Less what it gave already (by borrowing within the window).
+	_, out := n.transferred(h, x)
+	part -= min(part, out)
 	keep := want(n.selfIdx, n.cfg.NodeID)
 	if part <= keep {
 		return
