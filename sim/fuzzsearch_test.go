@@ -11,14 +11,15 @@ import (
 // the scenario that replays it.
 //
 // knownFuzzFailures is how many of seed 1's first 40 scenarios the search
-// still fails on (README, "What the search finds today"): over-admission
-// where nodes split a window by demand reports they did not all receive
-// (lost under 1–5% loss, or cut off by a partition). A ratchet: lower it
-// as they are fixed; a regression that adds a failure fails this test.
+// still fails on (README, "What the search finds today"): a partition that
+// outlasts the dead timeout under the conservative policy, a capacity
+// window over by 1.4% under 4% loss, and a quorum scenario under its
+// fairness and utilization bounds. A ratchet: lower it as they are fixed;
+// a regression that adds a failure fails this test.
 const (
 	fuzzSearchSeed    = 1
 	fuzzSearchCount   = 40
-	knownFuzzFailures = 5
+	knownFuzzFailures = 3
 )
 
 func TestFuzzSearch(t *testing.T) {
