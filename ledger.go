@@ -285,8 +285,10 @@ func (n *Node) onTransfer(from string, w wireLedger, now int64) {
 		n.counters.RightsBorrowed += got - before
 		switch {
 		case w.hash == poolHash && n.portionSum(w.window) > n.capacityHeld(w.window, now)-(got-before):
-			// Portions were cut to fit: they all grow.
-			n.refreshAll(now)
+			// Portions were cut to fit: they all grow, at the next
+			// maintenance (once for all the gifts of a tick).
+			n.alloc.dirty = true
+			n.noteClaim(now)
 		case w.hash == poolHash:
 			n.refreshPool(now)
 		case e != nil:
