@@ -12,10 +12,6 @@ const (
 	// change: a single lost packet must not leave a peer with a stale
 	// value until the next anti-entropy exchange.
 	resends = 2
-	// smoothing gives every slice holder a small part of a client's
-	// allowance even where it saw no demand, so that traffic moving to a
-	// node is not refused outright while its demand report propagates.
-	smoothing = 0.02
 )
 
 // allocState is the node's fair-share bookkeeping (guarded by Node.mu).
