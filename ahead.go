@@ -68,9 +68,26 @@ func keepFor(d uint64) uint64 {
 // aheadEntry gives a limited client's unneeded limit rights of its next
 // window, once.
 func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64) {
+	if e != nil {
+		// Cheap checks first: this runs for every client on every tick
+		// of a lead.
+		p := e.Policy()
+		if x, ok := nextWindow(p.Period, now); !ok || e.Cold.Ahead == uint32(x+1) {
+			return
+		}
+	}
 	c := n.effective(h)
 	if !c.limited || rc == nil {
-		return // nobody else reported it: nobody lacks its rights
+		// Nothing to give (no limit rights), or nobody else reported it
+		// (nobody lacks them): not again this window.
+		if x, ok := nextWindow(c.period, now); ok {
+			if e != nil {
+				e.Cold.Ahead = uint32(x + 1)
+			} else if rc != nil {
+				rc.ahead = x + 1
+			}
+		}
+		return
 	}
 	x, ok := nextWindow(c.period, now)
 	if !ok {
