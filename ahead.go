@@ -144,14 +144,7 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 	if R := n.reserved(c, share); R > 0 {
 		att, total, _ := n.demandVector(e, rc, x-n.lag(), c.period)
 		// Its own buffer: giveTo reuses scratch.fracs after it has asked.
-		fracs := n.scratch.wants[:0]
-		for _, d := range att {
-			if total == 0 {
-				fracs = append(fracs, 1/float64(len(att)))
-			} else {
-				fracs = append(fracs, float64(d)/float64(total))
-			}
-		}
+		fracs := demandFracs(n.scratch.wants[:0], att, total)
 		n.scratch.wants = fracs
 		rot := int((h + uint64(x)) % uint64(len(att)))
 		want = func(i int, _ string) uint64 {

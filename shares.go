@@ -171,32 +171,23 @@ func (n *Node) fairShares(now int64) {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
 		att, total, _ := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
-		{
-			var p int64
-			if R := n.reserved(c, whole[i]/secs); R > 0 {
-				// Divided by largest remainders, as every node divides
-				// it: from the same reports, the portions of a client
-				// sum to its share exactly.
-				frac := n.scratch.frac[:0]
-				for _, d := range att {
-					if total == 0 {
-						frac = append(frac, 1/float64(len(att)))
-					} else {
-						frac = append(frac, float64(d)/float64(total))
-					}
-				}
-				n.scratch.frac = frac
-				x := now / c.period
-				p = apportion(R, frac, int((r.h+uint64(x))%uint64(len(att))), n.selfIdx, &n.scratch)
-				for j, part := range n.scratch.slices {
-					n.alloc.portionsBy[j] += uint64(part)
-				}
+		var p int64
+		if R := n.reserved(c, whole[i]/secs); R > 0 {
+			// Divided by largest remainders, as every node divides it:
+			// from the same reports, the portions of a client sum to its
+			// share exactly.
+			frac := demandFracs(n.scratch.frac[:0], att, total)
+			n.scratch.frac = frac
+			x := now / c.period
+			p = apportion(R, frac, int((r.h+uint64(x))%uint64(len(att))), n.selfIdx, &n.scratch)
+			for j, part := range n.scratch.slices {
+				n.alloc.portionsBy[j] += uint64(part)
 			}
-			if r.e != nil {
-				p = min(p, bucket.MaxCount)
-				r.e.Cold.Portion = uint32(p)
-				sum += uint64(p)
-			}
+		}
+		if r.e != nil {
+			p = min(p, bucket.MaxCount)
+			r.e.Cold.Portion = uint32(p)
+			sum += uint64(p)
 		}
 		if total == 0 {
 			continue
@@ -215,6 +206,19 @@ func (n *Node) fairShares(now int64) {
 	for i, id := range n.holders {
 		n.alloc.poolBy[id] = pd[i]
 	}
+}
+
+// demandFracs appends to dst each holder's part of the demand att (of sum
+// total): even when nobody reported any.
+func demandFracs(dst []float64, att []uint64, total uint64) []float64 {
+	for _, d := range att {
+		if total == 0 {
+			dst = append(dst, 1/float64(len(att)))
+		} else {
+			dst = append(dst, float64(d)/float64(total))
+		}
+	}
+	return dst
 }
 
 // apportion splits a into integer parts proportional to frac (summing to
