@@ -104,7 +104,7 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 	share := rc.share
 	if e != nil {
 		pin := &e.Cold.Pins[x&1]
-		if pin.Window1 != x+1 || e.Cold.Ahead == uint32(x+1) || rc.ahead == x+1 {
+		if pin.Window1 != x+1 || rc.ahead == x+1 {
 			// Unclaimed yet, or given already (before the client was
 			// tracked here, perhaps).
 			return

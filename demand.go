@@ -7,9 +7,10 @@ import (
 	"github.com/fairmesh/fairmesh/bucket"
 )
 
-// lag is how many windows old the demand that splits a window is. With
-// peers it is two: reports of window w−2 have had a whole window to reach
-// every node, so all nodes split window w from the same numbers.
+// lag is how many windows old the demand that guides a window's
+// reservations and gifts is. With peers it is two: reports of window w−2
+// have had a whole window to reach every node, so nodes plan window w from
+// the same numbers.
 func (n *Node) lag() int64 {
 	if len(n.holders) == 1 {
 		return 1
@@ -45,7 +46,7 @@ func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w, period int64) 
 //
 // While some holder has been silent for a few ticks (a partition starting,
 // a crash), the reports sent since cannot have crossed the silence: every
-// node then splits by the reports of windows that ended, and settled,
+// node then plans by the reports of windows that ended, and settled,
 // before it began, which both sides of it hold alike.
 func (n *Node) demandOver(ids []string, e *bucket.Entry, rc *remoteClient, w, period int64) (att []uint64, total uint64, known bool) {
 	att = n.scratch.att[:0]
@@ -99,7 +100,7 @@ func (n *Node) demandOver(ids []string, e *bucket.Entry, rc *remoteClient, w, pe
 
 // ownDemand is this node's own demand in force for window w: by the same
 // rule as every other holder's (demandOver moves w before a silence), so
-// that nodes on both sides of one split by the same numbers.
+// that nodes on both sides of one plan by the same numbers.
 func (n *Node) ownDemand(e *bucket.Entry, w, period int64) (uint64, bool) {
 	return inForce(e.Cold.Reported, e.Cold.PrevReported, w)
 }

@@ -31,9 +31,10 @@ type allocState struct {
 	// this node computes them: what each needs to hold while the
 	// capacity binds.
 	portionsBy []uint64
-	// poolBy is each holder's measured demand (req/s) at the last
-	// fair-share run, by name: the pool is split by it. poolDemand is the
-	// buffer the run builds it in, reused.
+	// poolBy is each holder's demand (req/s), each client's at its fair
+	// share, at the last fair-share run, by name: capacity is given
+	// toward it (ahead.go). poolDemand is the buffer the run builds it
+	// in, reused.
 	poolDemand []float64
 	poolBy     map[string]float64
 	// claimAt is the earliest mesh time at which some window's rights can
