@@ -94,6 +94,7 @@ func (n *Node) maintain(now int64) {
 			n.fairShares(now)
 			n.alloc.dirty = true
 		}
+		n.noteScavenge(now)
 	}
 	if now >= n.alloc.claimAt {
 		n.alloc.claimAt = math.MaxInt64

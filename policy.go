@@ -49,7 +49,10 @@ type rights struct {
 // portionOf): a division of the capacity this node holds, not a claim.
 func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc *remoteClient, x, now int64) rights {
 	if n.fenced {
-		return rights{}
+		// Still pooled: what others gave this node for the client (added
+		// by adjust) is limit, not capacity, and must take its unit of
+		// the pool like any other extra.
+		return rights{pooled: n.cfg.Capacity > 0}
 	}
 	L := int64(-1)
 	if c.limited {
@@ -81,7 +84,42 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 	r.reserve = n.scaled(h, sR, x, now)
 	r.slice = min(r.reserve, sL)
 	r.extra = sL - r.slice
+	if (c.weight == 0 || r.reserve > 0) && !n.scavenging(max(now, x*c.period)) {
+		r.extra = 0
+	}
 	return r
+}
+
+// scavengeFrom is how far into a capacity window, as a fraction, clients
+// that reserve a share here, and zero-weight ones, may draw on the pool
+// while the capacity binds.
+const scavengeFrom = 0.75
+
+// scavenging reports whether every client may draw on the pool at mesh
+// time t. While the capacity binds, the pool holds the fair shares of
+// weighted clients that reserve none here (those whose window is not the
+// capacity's, new ones, ones whose traffic just moved here) and what
+// reserved shares leave unused. A client that has its share reserved here,
+// or a zero-weight one, owed only its floor, would take those first simply
+// by asking more often. So until the last quarter of the window such a
+// client gets its reservation alone, and from then on whatever is left:
+// what the others left unused. Without contention the pool is open to
+// everyone from the start.
+func (n *Node) scavenging(t int64) bool {
+	if !n.alloc.binding {
+		return true
+	}
+	P := int64(n.cfg.CapacityPeriod)
+	return t%P >= int64(scavengeFrom*float64(P))
+}
+
+// noteScavenge schedules the policies' refresh at the instant zero-weight
+// clients may start to scavenge in the capacity window of now.
+func (n *Node) noteScavenge(now int64) {
+	P := int64(n.cfg.CapacityPeriod)
+	if t := now/P*P + int64(scavengeFrom*float64(P)); n.alloc.binding && now < t {
+		n.noteClaim(t)
+	}
 }
 
 // claimed returns what this node holds of client h in window x: its own
@@ -335,6 +373,9 @@ func (n *Node) refreshOverflow(now int64) {
 	default:
 		p.Slice = n.scaled(0, n.overflowPortion(), w, now)
 		p.Extra = bucket.MaxCount
+		if !n.scavenging(now) {
+			p.Extra = 0 // a zero-weight client: see scavenging
+		}
 		if c.limited {
 			p.Slice = min(p.Slice, uint64(int64(c.rate)/m))
 			p.Extra = uint64(int64(c.rate)/m) - p.Slice

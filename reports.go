@@ -28,7 +28,7 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 		switch {
 		case exact || !c.DemandSet:
 			c.Demand, c.Samples = d, 1
-		case absDiff(d, c.Demand) > max(4*demandScale, c.Demand/4):
+		case absDiff(d, c.Demand) > shiftThreshold(c.Demand):
 			// A real shift (traffic moved here, or away): follow it at
 			// once, so that slices follow demand within a window.
 			c.Demand, c.Samples = d, 1
@@ -94,4 +94,15 @@ func (n *Node) worthReporting(d uint64, samples uint8, last bucket.Report, exact
 	}
 	diff := math.Abs(float64(d) - float64(last.Demand))
 	return diff > max(demandScale, n.cfg.ReportThreshold*float64(max(d, last.Demand)))
+}
+
+// shiftThreshold is how far one window's count (scaled by demandScale)
+// must be from the smoothed demand d to read as traffic that moved rather
+// than noise: a quarter of d, at least 4 requests, and at least three
+// standard deviations of a Poisson count of mean d — a few requests a
+// window to one node swing by more than a quarter from window to window,
+// and following each swing would split a client's share by noise.
+func shiftThreshold(d uint64) uint64 {
+	sigma3 := uint64(3 * math.Sqrt(float64(d)/demandScale) * demandScale)
+	return max(4*demandScale, d/4, sigma3)
 }

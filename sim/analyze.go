@@ -145,7 +145,8 @@ func (r *runner) analyze(rep *Report) {
 			}
 		}
 		if capW > 0 {
-			den = min(den, capW)
+			// What quota-only clients took is not the others' to use.
+			den = min(den, idealCap)
 			if ord >= warmupOver {
 				if over := tot - 1 - capW; over > 0 {
 					rep.CapacityOverAdmissionPct = max(rep.CapacityOverAdmissionPct, over/capW*100)

@@ -127,6 +127,14 @@ func TestBuiltinBounds(t *testing.T) {
 				if rep.UtilizationPct > 95 {
 					t.Errorf("utilization %.2f%%: the minority was not fenced", rep.UtilizationPct)
 				}
+			case "partition-quorum-split":
+				// A 3|3|2 split of 8 nodes leaves every side a minority:
+				// all of them fence, and a fenced node's clients with
+				// short and long windows still take capacity only from
+				// what it holds: never over.
+				if rep.OverAdmissionPct > boundOver || rep.CapacityOverAdmissionPct > boundCapOver {
+					t.Errorf("over %.2f%%, capacity over %.2f%% with every side fenced", rep.OverAdmissionPct, rep.CapacityOverAdmissionPct)
+				}
 			case "config-storm":
 				if rep.ConfigConvergenceMsP99 < 0 || rep.ConfigConvergenceMsP99 > boundConvergeMs {
 					t.Errorf("config_convergence_ms_p99 = %v, want in [0, %d]", rep.ConfigConvergenceMsP99, boundConvergeMs)

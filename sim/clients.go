@@ -81,16 +81,25 @@ func (r *runner) arrival(e event) {
 		}
 	}
 	n := r.pickNode(c)
-	w := r.met.window(r.now)
-	r.met.arrive(w, c)
 	if n < 0 {
-		return // no node up: the request fails at the load balancer
+		// No node up: the request fails at the load balancer.
+		if w := r.met.window(r.now); w < len(r.met.wins) {
+			r.met.arrive(w, c)
+		}
+		return
 	}
 	node := r.nodes[n].node
+	mesh := node.Now().UnixNano()
+	w := r.met.meshWindow(mesh)
 	ok := node.AllowN(r.p.clients[c].id, 1)
+	if w >= 0 && w < len(r.met.wins) {
+		r.met.arrive(w, c)
+		if ok {
+			r.met.admit(w, c)
+		}
+	}
 	if ok {
-		r.met.admit(w, c)
-		r.countQuota(c, node.Now().UnixNano())
+		r.countQuota(c, mesh)
 	}
 	r.tr.begin(trDecision, r.now)
 	r.tr.int(int64(n))

@@ -1,13 +1,21 @@
 package sim
 
 // Measurement. Arrivals and admissions are counted per measurement window
-// and client. Windows are aligned on mesh time, which is the fastest node's
-// clock (the HLC adopts the largest time it hears of), capped at the 500ms
-// MaxClockOffset: an arrival at true time t falls in window
-// floor((t + maxSkew) / window), where maxSkew = min(max skew, 500ms)
-// (clocks without a skew count as 0; drift is ignored here). Window w covers
-// true times [w·window − maxSkew, (w+1)·window − maxSkew); only windows that
-// lie wholly inside the run are reported.
+// and client, in the window of the node that decided them: its mesh time
+// divided by the window, which is the window its reply names and the one
+// it enforces. That is how a user can check a limiter (by the reply's
+// window): no two machines' clocks agree exactly, and a window of true time
+// would blur each boundary by the nodes' disagreement (in the simulator,
+// about one network latency plus the 2ms adoption band once every node has
+// heard the fastest clock), whatever the limiter did.
+//
+// Mesh time is the fastest node's clock (the HLC adopts the largest time it
+// hears of), capped at the 500ms MaxClockOffset, so window w is taken to
+// cover true times [w·window − maxSkew, (w+1)·window − maxSkew), where
+// maxSkew = min(max skew, 500ms) (clocks without a skew count as 0; drift
+// is ignored here): that is where events, config and membership changes
+// are placed, and a request no node could decide is counted by it. Only
+// windows that lie wholly inside the run are reported.
 
 import (
 	"math"
@@ -54,6 +62,12 @@ func floorDiv(a, b int64) int64 {
 
 // index is the window of true time t.
 func (m *metrics) index(t int64) int64 { return floorDiv(t+m.p.maxSkew, m.p.window) }
+
+// meshWindow is the slot of a decision taken at mesh time mesh (Unix
+// nanoseconds); it may lie outside wins at the run's edges.
+func (m *metrics) meshWindow(mesh int64) int {
+	return int(floorDiv(mesh-epoch.UnixNano(), m.p.window) - m.base)
+}
 
 // window is the slot (index − base) of true time t.
 func (m *metrics) window(t int64) int { return int(m.index(t) - m.base) }
