@@ -187,6 +187,21 @@ func (n *Node) givePoolAhead(now int64) {
 	if n.alloc.binding {
 		margin, slack = 0, 0
 	}
+	capIn := n.capacityIn(period)
+	// Near the capacity, the margins would sum past it: the nodes that
+	// keep theirs would hold capacity their traffic does not need while
+	// another runs dry. Then every need is scaled down alike, so that the
+	// needs sum to the capacity and each still covers its demand.
+	scale := 1.0
+	if !n.alloc.binding {
+		want := 0.0
+		for _, id := range n.holders {
+			want += n.alloc.poolBy[id]*secs*(1+margin) + float64(slack)
+		}
+		if want > float64(capIn) {
+			scale = float64(capIn) / want
+		}
+	}
 	needOf := func(id string) int64 {
 		if n.alloc.binding {
 			// What the holder reserves, as every node computes it.
@@ -194,7 +209,7 @@ func (n *Node) givePoolAhead(now int64) {
 				return int64(n.alloc.portionsBy[i])
 			}
 		}
-		return int64(math.Ceil(n.alloc.poolBy[id]*secs*(1+margin))) + slack
+		return int64(math.Ceil((n.alloc.poolBy[id]*secs*(1+margin) + float64(slack)) * scale))
 	}
 	held, use := int64(n.capacityHeld(x, now)), needOf(n.cfg.NodeID)
 	if n.alloc.binding {
@@ -204,7 +219,6 @@ func (n *Node) givePoolAhead(now int64) {
 	if held <= use {
 		return
 	}
-	capIn := n.capacityIn(period)
 	if n.giveTo(poolHash, x, period, uint64(held-use), func(id string) int64 {
 		// What the holder claimed, as its claim was computed.
 		i, _ := slices.BinarySearch(n.holders, id)

@@ -63,6 +63,9 @@ func (n *Node) setHolders(now int64) {
 		}
 	}
 	slices.Sort(h)
+	if !slices.Equal(h, n.holders) {
+		n.holdersChangedAt = now
+	}
 	n.holders = h
 	n.selfIdx = slices.Index(h, n.cfg.NodeID)
 	n.fenced = n.cfg.Partition == Quorum && 2*reachable <= known

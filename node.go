@@ -48,6 +48,9 @@ type Node struct {
 	mem  map[string]MemberState   // other members as the membership layer sees them
 
 	holders []string // sorted slice holders: self, then members per policy
+	// holdersChangedAt is when the holders last changed (mesh time):
+	// traffic moves between nodes then, and demand follows it at once.
+	holdersChangedAt int64
 	selfIdx int
 	// views is this node's holder-view log, peerViews every other node's
 	// as received; pendingView counts the ticks that still send the

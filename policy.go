@@ -81,7 +81,7 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 		// No capacity: the limit's part is all slice.
 		return rights{slice: sL, limit: L}
 	}
-	r.reserve = n.scaled(h, sR, x, now)
+	r.reserve = n.scaled(h, sR, n.capacityWindow(x, c.period), now)
 	r.slice = min(r.reserve, sL)
 	r.extra = sL - r.slice
 	if (c.weight == 0 || r.reserve > 0) && !n.scavenging(max(now, x*c.period)) {
@@ -237,12 +237,13 @@ func (n *Node) noteClaim(t int64) {
 // windows: its fair share (at most its own limit) while demand exceeds the
 // capacity, nothing otherwise (everyone then draws from the pool).
 //
-// A client whose own window is not the capacity's reserves nothing either:
-// a share reserved per minute or per hour could be spent within one
-// capacity window. Such a client draws every request from the pool, which
-// its fair share is left in.
+// A client whose window is shorter than the capacity's and divides it
+// reserves its share in each of its windows. A client whose window is
+// longer reserves nothing: a share reserved per minute or per hour could
+// be spent within one capacity window. Such a client draws every request
+// from the pool, which its fair share is left in.
 func (n *Node) reserved(c effConf, share float64) int64 {
-	if !n.alloc.binding || c.period != int64(n.cfg.CapacityPeriod) {
+	if !n.alloc.binding || !n.reserves(c.period) {
 		return 0
 	}
 	R := int64(math.Floor(share*time.Duration(c.period).Seconds() + 1e-6))
@@ -250,6 +251,29 @@ func (n *Node) reserved(c effConf, share float64) int64 {
 		R = min(R, int64(c.rate))
 	}
 	return max(R, 0)
+}
+
+// reserves reports whether a client whose window is period long can
+// reserve its share: its window is the capacity's, or divides it, so that
+// each of its windows lies in one capacity window.
+func (n *Node) reserves(period int64) bool {
+	P := int64(n.cfg.CapacityPeriod)
+	return period > 0 && period <= P && P%period == 0
+}
+
+// perCapacity is how many windows period long one capacity window holds
+// (1 for a window that does not divide it).
+func (n *Node) perCapacity(period int64) uint64 {
+	if !n.reserves(period) {
+		return 1
+	}
+	return uint64(int64(n.cfg.CapacityPeriod) / period)
+}
+
+// capacityWindow is the capacity window that window x of length period
+// lies in (starts in).
+func (n *Node) capacityWindow(x, period int64) int64 {
+	return floorDivInt(x*period, int64(n.cfg.CapacityPeriod))
 }
 
 // capacityIn is the capacity over a window of the given length.

@@ -30,15 +30,25 @@ type portionsOf struct {
 
 // portionOf is this node's reservation for client e (config c) in window
 // x of its own length: zero unless the capacity binds, the client's window
-// is the capacity's and its portion was computed for x.
+// is the capacity's or divides it (reserves), and its portion was computed
+// for the capacity window x lies in.
 func (n *Node) portionOf(e *bucket.Entry, c effConf, x int64) uint64 {
-	if e == nil || n.cfg.Capacity == 0 || c.period != int64(n.cfg.CapacityPeriod) {
+	if e == nil || n.cfg.Capacity == 0 || !n.reserves(c.period) {
 		return 0
 	}
-	if !n.alone() && n.alloc.portionFor != x {
-		return 0
+	if n.alone() {
+		return uint64(e.Cold.Portion)
 	}
-	return uint64(e.Cold.Portion)
+	switch v := n.capacityWindow(x, c.period); {
+	case v == n.alloc.portionFor:
+		return uint64(e.Cold.Portion)
+	case v == n.alloc.portionFor-1 && c.period < int64(n.cfg.CapacityPeriod):
+		// The next capacity window's portions are computed at its lead
+		// instant, while this one's last short windows are still to be
+		// claimed.
+		return uint64(e.Cold.PrevPortion)
+	}
+	return 0
 }
 
 // portionSum is the sum of this node's portions in capacity window v.
@@ -132,8 +142,14 @@ func (n *Node) sumCut(v, now int64) {
 	cut := n.scaled(0, n.overflowPortion(), v, now)
 	n.table.Range(func(e *bucket.Entry) bool {
 		c := n.effective(e.Hash())
-		if c.period == capP {
+		switch {
+		case c.period == capP:
 			cut += n.scaled(e.Hash(), n.portionIn(e, c, v, now), v, now)
+		case n.reserves(c.period):
+			// A shorter window reserves its portion in each of its
+			// windows within v.
+			k := n.perCapacity(c.period)
+			cut += k * n.scaled(e.Hash(), n.portionOf(e, c, v*int64(k)), v, now)
 		}
 		return true
 	})

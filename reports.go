@@ -26,7 +26,10 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 		n.counters.Denied += att - adm
 		d := att * demandScale
 		switch {
-		case exact || !c.DemandSet:
+		case exact || !c.DemandSet || fw == floorDivInt(n.holdersChangedAt, p.Period)+1:
+			// The first whole window after the holders changed is a
+			// shift whatever its size: the load balancers in front of
+			// the mesh moved traffic with the members.
 			c.Demand, c.Samples = d, 1
 		case absDiff(d, c.Demand) > shiftThreshold(c.Demand):
 			// A real shift (traffic moved here, or away): follow it at
@@ -98,11 +101,14 @@ func (n *Node) worthReporting(d uint64, samples uint8, last bucket.Report, exact
 
 // shiftThreshold is how far one window's count (scaled by demandScale)
 // must be from the smoothed demand d to read as traffic that moved rather
-// than noise: a quarter of d, at least 4 requests, and at least three
-// standard deviations of a Poisson count of mean d — a few requests a
+// than noise: an eighth of d, at least 4 requests, and at least three
+// standard deviations of a Poisson count of mean d. A few requests a
 // window to one node swing by more than a quarter from window to window,
-// and following each swing would split a client's share by noise.
+// and following each swing would split a client's share by noise; but a
+// mesh of five that loses a member sends each of the others a quarter
+// more, and averaging that in over several windows would under-count the
+// client's demand, and so its share, meanwhile.
 func shiftThreshold(d uint64) uint64 {
 	sigma3 := uint64(3 * math.Sqrt(float64(d)/demandScale) * demandScale)
-	return max(4*demandScale, d/4, sigma3)
+	return max(4*demandScale, d/8, sigma3)
 }

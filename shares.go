@@ -165,6 +165,7 @@ func (n *Node) fairShares(now int64) {
 	// (its demand, while the capacity does not bind) divided the same
 	// way, in requests per second; pools move toward it (ahead.go).
 	var sum uint64
+	capX := now / int64(n.cfg.CapacityPeriod)
 	n.alloc.portionsBy = slices.Grow(n.alloc.portionsBy[:0], len(n.holders))[:len(n.holders)]
 	clear(n.alloc.portionsBy)
 	for i, r := range refs {
@@ -178,16 +179,22 @@ func (n *Node) fairShares(now int64) {
 			// share exactly.
 			frac := demandFracs(n.scratch.frac[:0], att, total)
 			n.scratch.frac = frac
-			x := now / c.period
-			p = apportion(R, frac, int((r.h+uint64(x))%uint64(len(att))), n.selfIdx, &n.scratch)
+			// Ties rotate by the capacity window, the same on every node
+			// whichever tick runs this.
+			p = apportion(R, frac, int((r.h+uint64(capX))%uint64(len(att))), n.selfIdx, &n.scratch)
+			k := n.perCapacity(c.period)
 			for j, part := range n.scratch.slices {
-				n.alloc.portionsBy[j] += uint64(part)
+				n.alloc.portionsBy[j] += uint64(part) * k
 			}
 		}
 		if r.e != nil {
 			p = min(p, bucket.MaxCount)
-			r.e.Cold.Portion = uint32(p)
-			sum += uint64(p)
+			prev := uint32(0)
+			if n.alloc.portionFor == capX-1 {
+				prev = r.e.Cold.Portion
+			}
+			r.e.Cold.Portion, r.e.Cold.PrevPortion = uint32(p), prev
+			sum += uint64(p) * n.perCapacity(c.period)
 		}
 		if total == 0 {
 			continue
@@ -198,9 +205,8 @@ func (n *Node) fairShares(now int64) {
 		}
 	}
 	sum += n.overflowPortion()
-	x := now / int64(n.cfg.CapacityPeriod)
-	n.alloc.portionFor = x
-	n.alloc.portions[x&1] = portionsOf{window1: x + 1, sum: sum}
+	n.alloc.portionFor = capX
+	n.alloc.portions[capX&1] = portionsOf{window1: capX + 1, sum: sum}
 	n.alloc.poolDemand = pd
 	clear(n.alloc.poolBy)
 	for i, id := range n.holders {

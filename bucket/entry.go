@@ -101,8 +101,11 @@ type Cold struct {
 	// (capped by the owner).
 	Samples uint8
 	// Portion is the owner's reservation for the client in the capacity
-	// window it last divided (requests).
-	Portion uint32
+	// window it last divided (requests per window of the client's own);
+	// PrevPortion the one in the window before it, which a client whose
+	// windows are shorter than the capacity's is still claiming.
+	Portion     uint32
+	PrevPortion uint32
 	// Ahead is the low 32 bits of the newest window (plus one) whose
 	// unneeded rights the owner already offered to other nodes before it
 	// opened: only ever compared with the next window's.

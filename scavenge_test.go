@@ -1,0 +1,61 @@
+package fairmesh_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fairmesh/fairmesh"
+)
+
+// offer drives n for ms milliseconds in 1 ms steps, client id asking at
+// perSec[id] requests a second, evenly spread; it returns what each was
+// admitted.
+func offer(n *fairmesh.Node, advance func(time.Duration), ms int, perSec map[string]float64) map[string]int {
+	got := map[string]int{}
+	owed := map[string]float64{}
+	for range ms {
+		for id, r := range perSec {
+			for owed[id] += r / 1000; owed[id] >= 1; owed[id]-- {
+				if n.Allow(id) {
+					got[id]++
+				}
+			}
+		}
+		advance(time.Millisecond)
+	}
+	return got
+}
+
+// Under contention, zero-weight clients get their floor and only what
+// weighted clients leave. A weighted client whose limit has a shorter
+// window than the capacity's reserves no share (its share stays in the
+// pool): two greedy zero-weight clients asking far more often must not
+// take it first. And the capacity is still used to the last request.
+func TestZeroWeightClientsLeaveWeightedSharesAlone(t *testing.T) {
+	n, clk := newNode(t, fairmesh.Config{Capacity: 500})
+	require.NoError(t, n.UpdateClientWeight("fast", 3))
+	require.NoError(t, n.UpdateClientRateLimit("fast", 1000, 100*time.Millisecond))
+	for _, id := range []string{"free-a", "free-b"} {
+		require.NoError(t, n.UpdateClientWeight(id, 0))
+	}
+	// The clients start 370 ms into a window; each window is measured.
+	clk.Advance(370 * time.Millisecond)
+	load := map[string]float64{"fast": 60, "free-a": 400, "free-b": 700}
+	offer(n, clk.Advance, 630, load)
+	for w := range 8 {
+		got := offer(n, clk.Advance, 1000, load)
+		t.Logf("window %d: %v", w, got)
+		total := got["fast"] + got["free-a"] + got["free-b"]
+		require.LessOrEqual(t, total, 500, "window %d: the capacity", w)
+		if w < 2 {
+			continue
+		}
+		// The weighted client asks 60 and is owed all of it.
+		require.GreaterOrEqual(t, got["fast"], 59, "window %d: the weighted client", w)
+		require.GreaterOrEqual(t, total, 495, "window %d: capacity left unused", w)
+		require.GreaterOrEqual(t, got["free-a"], 1, "window %d: a zero-weight client's floor", w)
+		require.GreaterOrEqual(t, got["free-b"], 1, "window %d: a zero-weight client's floor", w)
+	}
+}
