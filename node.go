@@ -51,7 +51,7 @@ type Node struct {
 	// holdersChangedAt is when the holders last changed (mesh time):
 	// traffic moves between nodes then, and demand follows it at once.
 	holdersChangedAt int64
-	selfIdx int
+	selfIdx          int
 	// views is this node's holder-view log, peerViews every other node's
 	// as received; pendingView counts the ticks that still send the
 	// newest entries. See views.go.
