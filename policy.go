@@ -238,7 +238,8 @@ func (n *Node) noteClaim(t int64) {
 // capacity, nothing otherwise (everyone then draws from the pool).
 //
 // A client whose window is shorter than the capacity's and divides it
-// reserves its share in each of its windows. A client whose window is
+// reserves its share in each of its windows, if that comes to a few
+// requests per node (minShortPortion). A client whose window is
 // longer reserves nothing: a share reserved per minute or per hour could
 // be spent within one capacity window. Such a client draws every request
 // from the pool, which its fair share is left in.
@@ -250,8 +251,19 @@ func (n *Node) reserved(c effConf, share float64) int64 {
 	if c.limited {
 		R = min(R, int64(c.rate))
 	}
+	if c.period < int64(n.cfg.CapacityPeriod) && R < minShortPortion*int64(len(n.holders)) {
+		// A few requests per short window per node are mostly chance:
+		// reserved at one node, they would go unused while the client's
+		// requests arrive at another. Its share stays in the pool.
+		return 0
+	}
 	return max(R, 0)
 }
+
+// minShortPortion is the least a client whose window is shorter than the
+// capacity's must have reserved per node and per window, on average, for
+// its share to be reserved at all.
+const minShortPortion = 4
 
 // reserves reports whether a client whose window is period long can
 // reserve its share: its window is the capacity's, or divides it, so that

@@ -31,9 +31,12 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 			// shift whatever its size: the load balancers in front of
 			// the mesh moved traffic with the members.
 			c.Demand, c.Samples = d, 1
-		case absDiff(d, c.Demand) > shiftThreshold(c.Demand):
+		case absDiff(d, c.Demand) > shiftThreshold(c.Demand) || d == 0 && c.Demand > 4*demandScale:
 			// A real shift (traffic moved here, or away): follow it at
-			// once, so that slices follow demand within a window.
+			// once, so that slices follow demand within a window. A
+			// window without a single request where more than four were
+			// the rule is one: a client that stopped, not chance, and
+			// what was reserved for it would go unused.
 			c.Demand, c.Samples = d, 1
 		default:
 			// Noise: average it, so that a client that sends 1 and 2
@@ -51,6 +54,17 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 			k = min(uint64(c.Samples)+1, k)
 			c.Samples = uint8(k)
 			c.Demand = (c.Demand*(k-1) + d) / k
+			if d == 0 {
+				// A window without a request halves what is left of a
+				// small demand, and below half a request it is none: a
+				// client that stopped must not keep a sliver of demand
+				// on every node, which, over many clients, reserves
+				// capacity nobody uses.
+				c.Demand = min(c.Demand, c.Demand/2+demandScale/4)
+				if c.Demand < demandScale/2 {
+					c.Demand = 0
+				}
+			}
 		}
 		c.DemandSet = true
 		if !n.worthReporting(c.Demand, c.Samples, c.Reported, exact) {
@@ -92,8 +106,8 @@ func (n *Node) worthReporting(d uint64, samples uint8, last bucket.Report, exact
 	if d == last.Demand {
 		return false
 	}
-	if exact {
-		return true
+	if exact || d == 0 {
+		return true // none at all is news, however little there was
 	}
 	diff := math.Abs(float64(d) - float64(last.Demand))
 	return diff > max(demandScale, n.cfg.ReportThreshold*float64(max(d, last.Demand)))

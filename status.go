@@ -90,6 +90,14 @@ func (n *Node) Clients(max int) []ClientStatus {
 	return out
 }
 
+// Fenced reports whether the node admits nothing because, under the
+// Quorum policy, it reaches no strict majority of the members it knows.
+func (n *Node) Fenced() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.fenced
+}
+
 // Status summarises the node.
 func (n *Node) Status() Status {
 	now := n.meshNow()

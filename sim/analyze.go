@@ -7,9 +7,9 @@ package sim
 // window on; fairness, Jain and utilization cover only MEASURED windows:
 // from the fourth complete window on, and only windows in which nothing
 // happened — no scenario event, config update, membership change (any
-// node's view of any other), demand change, and no node suspecting another
-// (suspicion is membership not yet settled) — in the window itself or the 3
-// before it.
+// node's view of any other), demand change, no node suspecting another
+// (suspicion is membership not yet settled) and no node fenced by the
+// quorum policy — in the window itself or the 3 before it.
 //
 // A window's allowance for the over-admission bound is the largest allowance
 // in force from one window before its start to its end, so that a lowered

@@ -270,6 +270,12 @@ func (r *runner) tick(e event) {
 		r.send(i, j, pktGossip, [][]byte{m.Payload})
 	}
 	r.heartbeats(i)
+	if sn.node.Fenced() {
+		// A fenced node refuses by design (its policy's cost, not a
+		// fault of the allocation): fairness and utilization are
+		// measured only where every node serves.
+		r.markEvent(r.now)
+	}
 	if err := sn.node.CheckInvariants(); err != nil {
 		r.violation(i, err.Error())
 	}
