@@ -106,8 +106,14 @@ func (n *Node) worthReporting(d uint64, samples uint8, last bucket.Report, exact
 	if d == last.Demand {
 		return false
 	}
-	if exact || d == 0 {
-		return true // none at all is news, however little there was
+	if exact {
+		return true
+	}
+	if d == 0 && n.alloc.binding {
+		// While shares are reserved, none at all is news however
+		// little there was: slivers of demand left on every node would
+		// reserve capacity nobody uses.
+		return true
 	}
 	diff := math.Abs(float64(d) - float64(last.Demand))
 	return diff > max(demandScale, n.cfg.ReportThreshold*float64(max(d, last.Demand)))
