@@ -202,19 +202,27 @@ func (n *Node) givePoolAhead(now int64) {
 			scale = float64(capIn) / want
 		}
 	}
+	unreserved := func(i int) int64 {
+		if i < len(n.alloc.unreservedBy) {
+			return int64(math.Ceil(n.alloc.unreservedBy[i] * secs))
+		}
+		return 0
+	}
 	needOf := func(id string) int64 {
 		if n.alloc.binding {
-			// What the holder reserves, as every node computes it.
+			// What the holder reserves, as every node computes it, and
+			// the shares of the clients there that reserve none.
 			if i, ok := slices.BinarySearch(n.holders, id); ok && i < len(n.alloc.portionsBy) {
-				return int64(n.alloc.portionsBy[i])
+				return int64(n.alloc.portionsBy[i]) + unreserved(i)
 			}
 		}
 		return int64(math.Ceil((n.alloc.poolBy[id]*secs*(1+margin) + float64(slack)) * scale))
 	}
 	held, use := int64(n.capacityHeld(x, now)), needOf(n.cfg.NodeID)
 	if n.alloc.binding {
-		// Exactly what this node reserved: its portions.
-		use = int64(n.portionSum(x))
+		// Exactly what this node reserved, its portions, and the shares
+		// of its clients that reserve none.
+		use = int64(n.portionSum(x)) + unreserved(n.selfIdx)
 	}
 	if held <= use {
 		return

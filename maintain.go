@@ -31,6 +31,11 @@ type allocState struct {
 	// this node computes them: what each needs to hold while the
 	// capacity binds.
 	portionsBy []uint64
+	// unreservedBy is, per holder, the demand (req/s), each client's at
+	// its fair share, of the clients that reserve nothing: while the
+	// capacity binds, their shares are in the pools, and a holder needs
+	// them on top of its portions.
+	unreservedBy []float64
 	// poolBy is each holder's demand (req/s), each client's at its fair
 	// share, at the last fair-share run, by name: capacity is given
 	// toward it (ahead.go). poolDemand is the buffer the run builds it

@@ -168,12 +168,15 @@ func (n *Node) fairShares(now int64) {
 	capX := now / int64(n.cfg.CapacityPeriod)
 	n.alloc.portionsBy = slices.Grow(n.alloc.portionsBy[:0], len(n.holders))[:len(n.holders)]
 	clear(n.alloc.portionsBy)
+	n.alloc.unreservedBy = slices.Grow(n.alloc.unreservedBy[:0], len(n.holders))[:len(n.holders)]
+	clear(n.alloc.unreservedBy)
 	for i, r := range refs {
 		c := n.effective(r.h)
 		secs := time.Duration(c.period).Seconds()
 		att, total, _ := n.demandVector(r.e, r.rc, now/c.period-n.lag(), c.period)
 		var p int64
-		if R := n.reserved(c, whole[i]/secs); R > 0 {
+		R := n.reserved(c, whole[i]/secs)
+		if R > 0 {
 			// Divided by largest remainders, as every node divides it:
 			// from the same reports, the portions of a client sum to its
 			// share exactly.
@@ -202,6 +205,9 @@ func (n *Node) fairShares(now int64) {
 		use := min(whole[i]/secs, float64(total)/demandScale/secs)
 		for j, d := range att {
 			pd[j] += use * float64(d) / float64(total)
+			if R == 0 {
+				n.alloc.unreservedBy[j] += use * float64(d) / float64(total)
+			}
 		}
 	}
 	sum += n.overflowPortion()
