@@ -84,41 +84,60 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 	r.reserve = n.scaled(h, sR, n.capacityWindow(x, c.period), now)
 	r.slice = min(r.reserve, sL)
 	r.extra = sL - r.slice
-	if (c.weight == 0 || r.reserve > 0) && !n.scavenging(max(now, x*c.period)) {
+	if !n.mayScavenge(c.weight, r.reserve, max(now, x*c.period)) {
 		r.extra = 0
 	}
 	return r
 }
 
-// scavengeFrom is how far into a capacity window, as a fraction, clients
-// that reserve a share here, and zero-weight ones, may draw on the pool
-// while the capacity binds.
-const scavengeFrom = 0.75
+// When, as fractions of a capacity window the capacity binds in, clients
+// that reserve a share on this node, and zero-weight clients, may draw on
+// the pool (see mayScavenge).
+const (
+	scavengeFrom     = 0.75
+	scavengeZeroFrom = 0.9
+)
 
-// scavenging reports whether every client may draw on the pool at mesh
-// time t. While the capacity binds, the pool holds the fair shares of
-// weighted clients that reserve none here (those whose window is not the
+// mayScavenge reports whether a client of the given weight, with the given
+// reservation on this node, may draw on the pool at mesh time t.
+//
+// While the capacity binds, the pool holds the fair shares of weighted
+// clients that reserve none here (those whose window is longer than the
 // capacity's, new ones, ones whose traffic just moved here) and what
 // reserved shares leave unused. A client that has its share reserved here,
 // or a zero-weight one, owed only its floor, would take those first simply
-// by asking more often. So until the last quarter of the window such a
-// client gets its reservation alone, and from then on whatever is left:
-// what the others left unused. Without contention the pool is open to
-// everyone from the start.
-func (n *Node) scavenging(t int64) bool {
+// by asking more often. So such a client gets its reservation alone until
+// late in the window, and from then on a part of whatever is left: what
+// the others left unused. Weighted clients come first (from scavengeFrom),
+// zero-weight ones, which are owed nothing beyond the floor, last (from
+// scavengeZeroFrom). Without contention the pool is open to everyone from
+// the start.
+func (n *Node) mayScavenge(weight int, reserve uint64, t int64) bool {
 	if !n.alloc.binding {
 		return true
 	}
 	P := int64(n.cfg.CapacityPeriod)
-	return t%P >= int64(scavengeFrom*float64(P))
+	switch {
+	case weight == 0:
+		return t%P >= int64(scavengeZeroFrom*float64(P))
+	case reserve > 0:
+		return t%P >= int64(scavengeFrom*float64(P))
+	}
+	return true
 }
 
-// noteScavenge schedules the policies' refresh at the instant zero-weight
-// clients may start to scavenge in the capacity window of now.
+// noteScavenge schedules the policies' refresh at the next instant, in the
+// capacity window of now, from which more clients may draw on the pool.
 func (n *Node) noteScavenge(now int64) {
+	if !n.alloc.binding {
+		return
+	}
 	P := int64(n.cfg.CapacityPeriod)
-	if t := now/P*P + int64(scavengeFrom*float64(P)); n.alloc.binding && now < t {
-		n.noteClaim(t)
+	for _, f := range []float64{scavengeFrom, scavengeZeroFrom} {
+		if t := now/P*P + int64(f*float64(P)); now < t {
+			n.noteClaim(t)
+			return
+		}
 	}
 }
 
@@ -409,8 +428,8 @@ func (n *Node) refreshOverflow(now int64) {
 	default:
 		p.Slice = n.scaled(0, n.overflowPortion(), w, now)
 		p.Extra = bucket.MaxCount
-		if !n.scavenging(now) {
-			p.Extra = 0 // a zero-weight client: see scavenging
+		if !n.mayScavenge(0, 0, now) {
+			p.Extra = 0 // its clients have weight 0
 		}
 		if c.limited {
 			p.Slice = min(p.Slice, uint64(int64(c.rate)/m))
