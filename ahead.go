@@ -141,7 +141,23 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 		}
 		return aheadSlack
 	}
-	if R := n.reserved(c, share); R > 0 {
+	if R := n.reserved(c, share); R <= 0 {
+		// When the holders' wants sum past the limit (its demand
+		// exceeds it), each wants its part of the limit in proportion,
+		// as the capacity is divided: a node that keeps a margin over
+		// its own demand would hold rights its capacity there cannot
+		// serve while the node with the traffic runs dry.
+		var sum uint64
+		for i, id := range n.holders {
+			sum += want(i, id)
+		}
+		if L := uint64(c.rate); sum > L {
+			byDemand := want
+			want = func(i int, id string) uint64 {
+				return byDemand(i, id) * L / sum
+			}
+		}
+	} else {
 		att, total, _ := n.demandVector(e, rc, x-n.lag(), c.period)
 		// Its own buffer: giveTo reuses scratch.fracs after it has asked.
 		fracs := demandFracs(n.scratch.wants[:0], att, total)
