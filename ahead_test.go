@@ -52,3 +52,24 @@ func TestGiftsNeverCreateRights(t *testing.T) {
 		}
 	}
 }
+
+// A client whose demand exceeds its limit on every node, most of it on one:
+// each node's part of the limit follows its part of the demand, so the
+// client gets its whole limit however its traffic is spread. (Were each
+// node to keep its demand and a margin, the light nodes would keep an
+// even part they cannot use while the heavy one runs dry.)
+func TestLimitFollowsDemandWhenDemandExceedsIt(t *testing.T) {
+	h := newMesh(t, 3, fairmesh.Config{})
+	require.NoError(t, h.nodes["n2"].UpdateClientRateLimit("api", 390, time.Second))
+	demand := map[string]map[string]float64{
+		"n1": {"api": 1}, "n2": {"api": 0.11}, "n3": {"api": 0.115},
+	}
+	for w := range 6 {
+		got := h.window(demand)
+		t.Logf("window %d: %v", w, got)
+		require.LessOrEqual(t, got["api"], 391, "window %d: the limit", w)
+		if w >= 3 {
+			require.GreaterOrEqual(t, got["api"], 385, "window %d: the whole limit", w)
+		}
+	}
+}
