@@ -60,16 +60,7 @@ func TestGiftsNeverCreateRights(t *testing.T) {
 // even part they cannot use while the heavy one runs dry.)
 func TestLimitFollowsDemandWhenDemandExceedsIt(t *testing.T) {
 	h := newMesh(t, 3, fairmesh.Config{})
-	require.NoError(t, h.nodes["n2"].UpdateClientRateLimit("api", 390, time.Second))
-	demand := map[string]map[string]float64{
+	requireWholeLimit(t, h, "n2", 390, 385, map[string]map[string]float64{
 		"n1": {"api": 1}, "n2": {"api": 0.11}, "n3": {"api": 0.115},
-	}
-	for w := range 6 {
-		got := h.window(demand)
-		t.Logf("window %d: %v", w, got)
-		require.LessOrEqual(t, got["api"], 391, "window %d: the limit", w)
-		if w >= 3 {
-			require.GreaterOrEqual(t, got["api"], 385, "window %d: the whole limit", w)
-		}
-	}
+	}, 6, 3)
 }

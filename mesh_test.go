@@ -92,20 +92,27 @@ func (h *meshHarness) window(perMs map[string]map[string]float64) map[string]int
 	return got
 }
 
-func TestMeshHoldsLimitWithUnevenSpread(t *testing.T) {
-	h := newMesh(t, 3, fairmesh.Config{})
-	require.NoError(t, h.nodes["n1"].UpdateClientRateLimit("api", 300, time.Second))
-	demand := map[string]map[string]float64{
-		"n1": {"api": 0.3}, "n2": {"api": 0.2}, "n3": {"api": 0.1},
-	}
-	for w := range 10 {
+// requireWholeLimit sets client "api" to limit a second through node via
+// and drives demand for windows seconds: never past the limit, and no
+// fewer than least admitted in each window from window from on.
+func requireWholeLimit(t *testing.T, h *meshHarness, via string, limit, least int, demand map[string]map[string]float64, windows, from int) {
+	t.Helper()
+	require.NoError(t, h.nodes[via].UpdateClientRateLimit("api", limit, time.Second))
+	for w := range windows {
 		got := h.window(demand)
 		t.Logf("window %d: %v", w, got)
-		require.LessOrEqual(t, got["api"], 301, "window %d", w)
-		if w >= 4 {
-			require.GreaterOrEqual(t, got["api"], 295, "window %d", w)
+		require.LessOrEqual(t, got["api"], limit+1, "window %d: the limit", w)
+		if w >= from {
+			require.GreaterOrEqual(t, got["api"], least, "window %d: the whole limit", w)
 		}
 	}
+}
+
+func TestMeshHoldsLimitWithUnevenSpread(t *testing.T) {
+	h := newMesh(t, 3, fairmesh.Config{})
+	requireWholeLimit(t, h, "n1", 300, 295, map[string]map[string]float64{
+		"n1": {"api": 0.3}, "n2": {"api": 0.2}, "n3": {"api": 0.1},
+	}, 10, 4)
 }
 
 func TestMeshWeightedCapacity(t *testing.T) {
