@@ -426,11 +426,8 @@ func (n *Node) refreshOverflow(now int64) {
 		p.Limit = int64(c.rate)
 		p.Slice = uint64(int64(c.rate) / m)
 	default:
-		p.Slice = n.scaled(0, n.overflowPortion(), w, now)
+		p.Slice = n.scaled(0, n.overflowPortion(), n.capacityWindow(w, c.period), now)
 		p.Extra = bucket.MaxCount
-		if !n.mayScavenge(0, 0, now) {
-			p.Extra = 0 // its clients have weight 0
-		}
 		if c.limited {
 			p.Slice = min(p.Slice, uint64(int64(c.rate)/m))
 			p.Extra = uint64(int64(c.rate)/m) - p.Slice
@@ -439,6 +436,15 @@ func (n *Node) refreshOverflow(now int64) {
 		p.Pool = n.pool
 	}
 	p.NextSlice, p.NextExtra = p.Slice, p.Extra
+	if p.Pool != nil {
+		// Its clients have weight 0: see mayScavenge.
+		if !n.mayScavenge(0, 0, now) {
+			p.Extra = 0
+		}
+		if !n.mayScavenge(0, 0, (w+1)*c.period) {
+			p.NextExtra = 0
+		}
+	}
 	if old := n.overflow.Policy(); *old != p {
 		n.overflow.SetPolicy(n.intern(p))
 	}

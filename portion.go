@@ -139,7 +139,7 @@ func (n *Node) sumCut(v, now int64) {
 		return
 	}
 	ps.cutFor = 0 // cut in proportion while summing
-	cut := n.scaled(0, n.overflowPortion(), v, now)
+	cut := n.perCapacity(n.overflowConf().period) * n.scaled(0, n.overflowPortion(), v, now)
 	n.table.Range(func(e *bucket.Entry) bool {
 		c := n.effective(e.Hash())
 		switch {

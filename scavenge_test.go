@@ -1,6 +1,7 @@
 package fairmesh_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,5 +58,45 @@ func TestZeroWeightClientsLeaveWeightedSharesAlone(t *testing.T) {
 		require.GreaterOrEqual(t, total, 495, "window %d: capacity left unused", w)
 		require.GreaterOrEqual(t, got["free-a"], 1, "window %d: a zero-weight client's floor", w)
 		require.GreaterOrEqual(t, got["free-b"], 1, "window %d: a zero-weight client's floor", w)
+	}
+}
+
+// Clients past MaxClients share the overflow bucket, a zero-weight client
+// at the default limit. With a default limit per 100 ms, under a capacity
+// per second that the flood and a known client together exceed, the
+// overflow's share (what the known client leaves) is reserved in each of
+// its ten windows and counted ten times against the capacity: no capacity
+// window is over, and each gets its share.
+func TestOverflowWithShortDefaultWindowHoldsTheCapacity(t *testing.T) {
+	n, clk := newNode(t, fairmesh.Config{Capacity: 500, MaxClients: 2, DefaultRate: 200, DefaultPeriod: 100 * time.Millisecond})
+	require.NoError(t, n.UpdateClientWeight("known", 1))
+	require.NoError(t, n.UpdateClientRateLimit("known", 1000, time.Second))
+	clk.Advance(370 * time.Millisecond)
+	flood := 0
+	step := func(ms int) map[string]int {
+		got := map[string]int{}
+		for i := range ms {
+			if i%10 < 3 && n.Allow("known") { // 300 a second
+				got["known"]++
+			}
+			for range 2 {
+				flood++
+				if n.Allow(fmt.Sprintf("flood-%d", flood)) {
+					got["flood"]++
+				}
+			}
+			clk.Advance(time.Millisecond)
+		}
+		return got
+	}
+	step(630)
+	for w := range 6 {
+		got := step(1000)
+		t.Logf("window %d: %v", w, got)
+		require.LessOrEqual(t, got["known"]+got["flood"], 500, "window %d: the capacity", w)
+		if w >= 2 {
+			require.GreaterOrEqual(t, got["known"], 295, "window %d: the weighted client", w)
+			require.GreaterOrEqual(t, got["flood"], 190, "window %d: what it leaves, to the overflow", w)
+		}
 	}
 }

@@ -210,7 +210,7 @@ func (n *Node) fairShares(now int64) {
 			}
 		}
 	}
-	sum += n.overflowPortion()
+	sum += n.overflowPortion() * n.perCapacity(ov.Period)
 	n.alloc.portionFor = capX
 	n.alloc.portions[capX&1] = portionsOf{window1: capX + 1, sum: sum}
 	n.alloc.poolDemand = pd
