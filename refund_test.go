@@ -49,6 +49,29 @@ func TestReturnGivesBackCapacity(t *testing.T) {
 	require.Equal(t, 0, admitted(n, "a", 5))
 }
 
+// A client with a quota per minute takes its capacity in the seconds it is
+// admitted in. Returning those requests a few seconds later gives back its
+// quota, not capacity in the second it returns them: that second is not
+// admitted past the capacity.
+func TestReturnOfAQuotaGivesNoCapacityToALaterWindow(t *testing.T) {
+	n, clk := newNode(t, fairmesh.Config{Capacity: 10})
+	require.NoError(t, n.UpdateClientRateLimit("quota", 100, time.Minute))
+	clk.Advance(130 * time.Millisecond)
+	require.Equal(t, 10, admitted(n, "quota", 20))
+	clk.Advance(3 * time.Second)
+	require.Equal(t, 10, admitted(n, "other", 20), "a later second: its own capacity")
+	require.NoError(t, n.Return("quota", 6))
+	require.Equal(t, 0, admitted(n, "other", 10), "the second's capacity is spent whatever was returned")
+	// The next second has its capacity, and no more.
+	clk.Advance(time.Second)
+	got := 0
+	for range 20 {
+		got += admitted(n, "quota", 1) + admitted(n, "other", 1)
+		clk.Advance(40 * time.Millisecond)
+	}
+	require.Equal(t, 10, got, "the next second")
+}
+
 func TestReturnRefusesBadInputAndUnknownClients(t *testing.T) {
 	n, _ := newNode(t, fairmesh.Config{})
 	require.ErrorIs(t, n.Return("nobody", 1), fairmesh.ErrNotTracked)
