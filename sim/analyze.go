@@ -127,7 +127,7 @@ func (r *runner) analyze(rep *Report) {
 			if measured {
 				perAdm[c] += adm
 				perIdeal[c] += shares[c]
-				sumAbs += math.Abs(adm - shares[c])
+				sumAbs += beyondRounding(adm, shares[c])
 				sumIdeal += shares[c]
 				if capW > 0 && claims[c].weight == 0 {
 					f := floorW
@@ -236,6 +236,15 @@ func p99(ds []int64) float64 {
 // the measurement window: it is then held to its limit in its own windows
 // only (checkQuotas).
 func quotaOnly(pt cfgPoint, window int64) bool { return pt.rate >= 0 && pt.period != window }
+
+// beyondRounding is how far admitted is from ideal beyond what rounding to
+// whole requests forces: from the nearest of floor(ideal) and ceil(ideal)
+// when outside them, 0 within. An ideal of 5.3 requests is met by 5 or 6,
+// and a hundred such clients cannot all be met closer than that.
+func beyondRounding(admitted, ideal float64) float64 {
+	lo, hi := math.Floor(ideal+1e-9), math.Ceil(ideal-1e-9)
+	return max(lo-admitted, admitted-hi, 0)
+}
 
 // exempt reports whether over-admission in the window [start, end) of true
 // time is only reported, not a violation.

@@ -30,8 +30,10 @@ type Report struct {
 	// windows, of (Σ admitted − 1 − capacity) / capacity · 100; 0 if never
 	// over or without capacity.
 	CapacityOverAdmissionPct float64 `json:"capacity_over_admission_pct"`
-	// FairnessErrorPct is Σ|admitted − ideal| / Σ ideal · 100 over the
-	// measured windows.
+	// FairnessErrorPct is Σ dist(admitted, ideal) / Σ ideal · 100 over the
+	// measured windows, per client and window, where dist is how far
+	// admitted lies outside [floor(ideal), ceil(ideal)]: what rounding to
+	// whole requests forces is not an error.
 	FairnessErrorPct float64 `json:"fairness_error_pct"`
 	// JainIndex is Jain's index over clients of Σ admitted / Σ ideal over
 	// the measured windows (1 is perfectly fair).
@@ -110,7 +112,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  digest                       %s\n", r.Digest)
 	fmt.Fprintf(w, "  over-admission               %8.2f %%  worst client-window above its allowance\n", r.OverAdmissionPct)
 	fmt.Fprintf(w, "  capacity over-admission      %8.2f %%  worst window above capacity\n", r.CapacityOverAdmissionPct)
-	fmt.Fprintf(w, "  fairness error               %8.2f %%  Σ|admitted−ideal| / Σideal, %d measured windows\n", r.FairnessErrorPct, r.MeasuredWindows)
+	fmt.Fprintf(w, "  fairness error               %8.2f %%  Σ|admitted−ideal| beyond rounding / Σideal, %d measured windows\n", r.FairnessErrorPct, r.MeasuredWindows)
 	fmt.Fprintf(w, "  Jain index                   %8.4f\n", r.JainIndex)
 	fmt.Fprintf(w, "  utilization                  %8.2f %%\n", r.UtilizationPct)
 	if r.ConfigConvergenceMsP99 < 0 {
