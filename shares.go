@@ -204,9 +204,10 @@ func (n *Node) fairShares(now int64) {
 		}
 		use := min(whole[i]/secs, float64(total)/demandScale/secs)
 		for j, d := range att {
-			pd[j] += use * float64(d) / float64(total)
+			part := use * float64(d) / float64(total)
+			pd[j] += part
 			if R == 0 {
-				n.alloc.unreservedBy[j] += use * float64(d) / float64(total)
+				n.alloc.unreservedBy[j] += part
 			}
 		}
 	}
