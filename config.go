@@ -24,27 +24,31 @@ const (
 	DefaultMaxClients = 1_000_000
 )
 
-// PartitionPolicy says when the slices of unreachable members are reclaimed.
+// PartitionPolicy says what a node does when it cannot reach some of the
+// members it knows (a partition, a crash, a pause: from inside, they look
+// the same).
 type PartitionPolicy string
 
 const (
-	// Conservative keeps an unreachable member's slices reserved until the
-	// membership layer declares it dead: no over-admission during a
-	// partition shorter than the dead timeout, at the cost of idle
-	// capacity meanwhile.
-	Conservative PartitionPolicy = "conservative"
-	// Available reclaims slices as soon as a member is suspected: capacity
-	// is not left idle, at the cost of over-admission while a suspected
-	// member is in fact alive and admitting on the other side.
+	// Lease never admits past an allowance or the capacity in a partition
+	// of any length, on any side, and never stops a side that could
+	// safely serve. A node serves while members holding at least half of
+	// the known members (itself included) have confirmed hearing from it
+	// within the last Lease; past that it fences (admits nothing) until
+	// they do again. A side that sees exactly half keeps its own shares
+	// and reclaims nothing; a side that sees a strict majority also
+	// reclaims an unreachable member's shares, once that member's lease
+	// has certainly run out (Lease + MaxClockOffset after the last time
+	// any of them heard from it). A two-node mesh therefore keeps both
+	// halves serving their own share. RemoveMember declares a member gone
+	// for good. The default. See lease.go.
+	Lease PartitionPolicy = "lease"
+	// Available reclaims an unreachable member's shares as soon as it is
+	// suspected: capacity is not left idle, at the cost of over-admission
+	// while the suspected member is in fact alive on another side: with k
+	// sides, at most k times each allowance and the capacity. A node that
+	// has heard from no member for longer than Lease still fences.
 	Available PartitionPolicy = "available"
-	// Quorum is Conservative, except that only a side holding a strict
-	// majority of the known members reclaims dead members' slices: a node
-	// that can reach only a minority (itself included) admits nothing at
-	// all from the moment it suspects the others. No over-admission in a
-	// partition of any length, at the cost of the minority's availability;
-	// an even split stops both halves. A dead member counts until it
-	// leaves or the runtime reports it gone.
-	Quorum PartitionPolicy = "quorum"
 )
 
 // Config configures a Node. The zero value of each field means its
@@ -113,9 +117,23 @@ type Config struct {
 	// clients appear at once. Smaller: less traffic in bursts, slower
 	// convergence after them.
 	MaxReportsPerTick int
-	// Partition chooses when unreachable members' slices are reclaimed
-	// (default Conservative).
+	// Partition chooses what a node does about members it cannot reach
+	// (default Lease).
 	Partition PartitionPolicy
+	// Lease is how long a node keeps serving the shares it holds without
+	// hearing from the members it needs (see Lease), and so how long the
+	// others wait, plus MaxClockOffset, before they reclaim the shares of
+	// a member they no longer hear from (default 10s; at least 10 × the
+	// interval between Ticks is wise, and at least the membership layer's
+	// dead timeout, so that a slow member is declared dead before it
+	// fences).
+	Lease time.Duration
+	// Seeds is how many members this node was told to join at start
+	// (addresses whose names it does not know yet). Until it has heard
+	// from any member it admits nothing: a node whose key is refused or
+	// whose peers are unreachable must not serve the whole capacity
+	// alone. 0: a node that starts alone serves alone until members join.
+	Seeds int
 	// Logger receives rare events (rejected clock offsets, dropped
 	// messages). nil: discard.
 	Logger *slog.Logger
@@ -162,7 +180,10 @@ func (c Config) withDefaults() Config {
 		c.MaxReportsPerTick = 2000
 	}
 	if c.Partition == "" {
-		c.Partition = Conservative
+		c.Partition = Lease
+	}
+	if c.Lease == 0 {
+		c.Lease = 10 * time.Second
 	}
 	return c
 }
@@ -195,8 +216,12 @@ func (c Config) Validate() error {
 		return errors.New("fairmesh: MaxReportsPerTick is negative")
 	case c.ReportThreshold < 0 || c.ReportThreshold > 1:
 		return errors.New("fairmesh: ReportThreshold is outside [0, 1]")
-	case c.Partition != Conservative && c.Partition != Available && c.Partition != Quorum:
-		return fmt.Errorf("fairmesh: unknown partition policy %q", c.Partition)
+	case c.Partition != Lease && c.Partition != Available:
+		return fmt.Errorf("fairmesh: unknown partition policy %q (want %q or %q)", c.Partition, Lease, Available)
+	case c.Lease < 0 || c.Lease > MaxPeriod:
+		return fmt.Errorf("fairmesh: Lease %v is outside [0, %v]", c.Lease, MaxPeriod)
+	case c.Seeds < 0:
+		return errors.New("fairmesh: Seeds is negative")
 	}
 	return nil
 }

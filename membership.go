@@ -6,10 +6,10 @@ import (
 )
 
 // SetMember records a member's state as the membership layer reports it.
-// Alive and (under the Conservative policy) suspect members hold slices;
-// dead and left members do not, and what they reported is forgotten, so
-// their slices go to the others at once. A member that becomes alive is
-// sent this node's full state by the next Tick.
+// Under the Lease policy every member that has not left holds its shares
+// until a majority reclaims them (lease.go); under Available only alive
+// members do. What a dead or left member reported is forgotten. A member
+// that becomes alive is sent this node's full state by the next Tick.
 func (n *Node) SetMember(id string, state MemberState) {
 	if id == "" || id == n.cfg.NodeID || len(id) > MaxClientIDLen {
 		return
@@ -29,7 +29,12 @@ func (n *Node) SetMember(id string, state MemberState) {
 		if !known || old == MemberDead || old == MemberLeft {
 			n.aliveSince[id] = n.meshNow()
 		}
-	case MemberDead, MemberLeft:
+	case MemberLeft:
+		delete(n.heard, id)
+		delete(n.echoed, id)
+		delete(n.expiries, id)
+		fallthrough
+	case MemberDead:
 		delete(n.pendingFull, id)
 		delete(n.peerAhead, id)
 		delete(n.aliveSince, id)
@@ -38,27 +43,25 @@ func (n *Node) SetMember(id string, state MemberState) {
 	}
 	now := n.meshNow()
 	n.setHolders(now)
+	n.checkLease(now)
 	n.alloc.dirty = true
 	n.maintain(now)
 }
 
-// setHolders recomputes who holds slices: this node, alive members, and
-// suspect ones under the Conservative policy.
-//
-// Under the Quorum policy it also decides whether this node is fenced: it
-// reaches (is, or hears as alive) no strict majority of the members it
-// knows, dead ones included.
+// setHolders recomputes who holds shares: this node and, under the Lease
+// policy, every member it knows (unreachable ones too: they keep their
+// shares until a majority reclaims them, see lease.go); under Available,
+// the members alive.
 func (n *Node) setHolders(now int64) {
 	h := []string{n.cfg.NodeID}
-	known, reachable := 1, 1
 	for id, st := range n.mem {
-		if st != MemberLeft {
-			known++
-		}
-		if st == MemberAlive {
-			reachable++
-		}
-		if st == MemberAlive || (st == MemberSuspect && n.cfg.Partition != Available) {
+		switch {
+		case st == MemberLeft || n.isRemoved(id):
+		case n.cfg.Partition == Available:
+			if st == MemberAlive {
+				h = append(h, id)
+			}
+		case !n.reclaimedNow(id):
 			h = append(h, id)
 		}
 	}
@@ -68,10 +71,9 @@ func (n *Node) setHolders(now int64) {
 	}
 	n.holders = h
 	n.selfIdx = slices.Index(h, n.cfg.NodeID)
-	n.fenced = n.cfg.Partition == Quorum && 2*reachable <= known
 	n.silentSince = math.MaxInt64
 	for _, id := range h {
-		if n.mem[id] == MemberSuspect {
+		if n.mem[id] == MemberSuspect || n.mem[id] == MemberDead {
 			n.silentSince = min(n.silentSince, n.lastHeard[id])
 		}
 	}

@@ -37,6 +37,10 @@ type Node struct {
 	pool *bucket.Entry
 
 	nextMaintain atomic.Int64 // mesh time of the next inline maintenance
+	// leaseUntil is the mesh time at which the lease runs out (MaxInt64:
+	// none to run out); the fast path checks it so that a node that was
+	// paused fences before it decides anything.
+	leaseUntil atomic.Int64
 	overflowed   atomic.Uint64
 	returned     atomic.Uint64 // requests given back by Return
 
@@ -73,7 +77,24 @@ type Node struct {
 	// lastTick and tickGap are the mesh time of the last Tick and the
 	// interval between Ticks as observed (ns).
 	lastTick, tickGap int64
-	fenced            bool // Quorum policy: this node reaches no majority; it admits nothing
+	// fenced: this node admits nothing (its lease ran out, it never
+	// reached the members it was told to join, or it was removed).
+	fenced bool
+	// Leases (lease.go): what this node heard from each member, the
+	// latest own send time each member confirmed hearing, the expiries
+	// members reported (member → reporter → note), the incarnation of
+	// each member whose shares were reclaimed, and when an operator
+	// removed a member.
+	heard     map[string]*leaseRec
+	echoed    map[string]int64
+	expiries  map[string]map[string]leaseNote
+	reclaimed map[string]int64
+	removed   map[string]int64
+	// expiredMe: the members that gave up on this incarnation;
+	// leaseDirty: an expiry, removal or new member is still to be sent.
+	expiredMe     map[string]bool
+	leaseDirty    bool
+	lastLeaseSent int64
 
 	pendingReports map[uint64]*pending // own demand reports to send
 	pendingConf    map[uint64]int      // config registers to send (sends left)
@@ -122,6 +143,13 @@ func NewNode(cfg Config) (*Node, error) {
 		policies:       map[bucket.Policy]*bucket.Policy{},
 		aliveSince:     map[string]int64{},
 		lastHeard:      map[string]int64{},
+		heard:          map[string]*leaseRec{},
+		echoed:         map[string]int64{},
+		expiredMe:      map[string]bool{},
+		expiries:       map[string]map[string]leaseNote{},
+		reclaimed:      map[string]int64{},
+		removed:        map[string]int64{},
+		lastLeaseSent:  math.MinInt64,
 		silentSince:    math.MaxInt64,
 		log:            cfg.Logger,
 	}
@@ -153,6 +181,8 @@ func NewNode(cfg Config) (*Node, error) {
 	n.refreshOverflow(now)
 	n.overflow.Cold.Processed = now/n.overflow.Policy().Period - 1
 	n.alloc.init(n)
+	n.leaseUntil.Store(math.MaxInt64)
+	n.checkLease(now)
 	return n, nil
 }
 
@@ -188,13 +218,21 @@ func (n *Node) Decide(clientID string, k int) Decision {
 		return Decision{}
 	}
 	now := n.meshNow()
-	if now >= n.nextMaintain.Load() {
+	if now >= n.leaseUntil.Load() {
+		n.catchUp(now)
+	} else if now >= n.nextMaintain.Load() {
 		n.maintainInline(now)
 	}
 	h := n.hashID(clientID)
 	e := n.table.Lookup(h, clientID)
 	if e == nil {
 		e = n.track(h, clientID, now)
+	}
+	if p := e.Policy(); now/p.Period > p.Window+1 {
+		// The policy is more than a window old: this node was paused or
+		// starved of CPU, and its rights for this window were never
+		// derived. Never decide on them.
+		n.catchUp(now)
 	}
 	d := e.Admit(now, uint64(k))
 	if e == n.overflow {
@@ -205,6 +243,18 @@ func (n *Node) Decide(clientID string, k int) Decision {
 		limit, rem = -1, -1
 	}
 	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos)}
+}
+
+// catchUp brings the node up to date with mesh time now, waiting for the
+// lock: its lease, then every policy. Only a node whose lease ran out or
+// whose policies are stale (a pause) takes this path.
+func (n *Node) catchUp(now int64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now = max(now, n.meshNow())
+	n.checkLease(now)
+	n.alloc.dirty = true
+	n.maintain(now)
 }
 
 // maintainInline runs maintenance from the fast path when nobody drives the

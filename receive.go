@@ -36,6 +36,8 @@ func (n *Node) Receive(from string, payload []byte) error {
 	n.lastHeard[from] = n.meshNow()
 	n.observe(from, m.stamp)
 	switch m.typ {
+	case msgLease:
+		n.onLease(from, m.lease, n.meshNow())
 	case msgView:
 		n.mergeView(from, m.view)
 	case msgLedger:

@@ -24,6 +24,7 @@ func (n *Node) Tick(now time.Time) []Message {
 		n.tickGap = max(gap, n.tickGap-n.tickGap/8)
 	}
 	n.lastTick = mesh
+	n.checkLease(mesh)
 	n.maintain(mesh)
 	n.releaseIdle(mesh)
 	n.giveAhead(mesh)
@@ -51,6 +52,9 @@ func (n *Node) Tick(now time.Time) []Message {
 	}
 	out = append(out, n.ledgerMessages(now.UnixNano()+n.offset.Load(), stamp)...)
 	out = append(out, n.reliabilityMessages(stamp)...)
+	for _, p := range n.leasePayloads(mesh) {
+		out = append(out, Message{Payload: p})
+	}
 	if n.pendingView > 0 {
 		n.pendingView--
 		for _, p := range n.encodeViews(stamp) {

@@ -29,6 +29,10 @@ import (
 //	  sorted by name, the sender among them.
 //	5 nack:    sequence numbers of reports payloads the receiver of the
 //	  nack sent and the sender of it did not receive.
+//	6 lease:   the sender's incarnation and the mesh time it sent the
+//	  message at, then entries of 4 fields (member name, incarnation,
+//	  send time, flags 1=expired 2=removed): what the sender last heard
+//	  of each member, or when an operator removed one (lease.go).
 //	4 ledger:  entries of 6 fields (client xxhash64, window, kind 1=want
 //	  2=transfer 3=ack, from replica, to replica, value): a want is the
 //	  sender's refusals in the window; a transfer the cumulative rights
@@ -43,6 +47,8 @@ const (
 	msgView     = 3
 	msgLedger   = 4
 	msgNack     = 5 // entries of 1 field: a reports sequence number to send again
+	msgLease    = 6
+	leaseFields = 4
 	viewFields  = 3 // before the members, two fields each
 	// Ledger entries: 6 fields, of three kinds.
 	ledgerFields   = 6
@@ -85,6 +91,12 @@ type wireMsg struct {
 	configs []wireConfig
 	view    *wireView
 	ledger  []wireLedger
+	lease   *wireLease
+}
+
+type wireLease struct {
+	inc, sent int64
+	entries   []leaseEntry
 }
 
 type wireLedger struct {
@@ -111,7 +123,10 @@ type msgWriter struct {
 	out   [][]byte
 	// seq, when set, numbers each payload: it is written first after the
 	// header, and the payload of entry i is entryPayload[i].
-	seq          func(payload int) uint64
+	seq func(payload int) uint64
+	// extra, when set, writes further header fields after seq and
+	// returns how many.
+	extra        func(*msgpack.Encoder) int
 	base         int // fields in a payload before its entries
 	entryPayload []int
 }
@@ -135,6 +150,9 @@ func (w *msgWriter) begin() {
 	if w.seq != nil {
 		_ = w.enc.EncodeUint(w.seq(len(w.out)))
 		w.count++
+	}
+	if w.extra != nil {
+		w.count += w.extra(w.enc)
 	}
 	w.base = w.count
 }
@@ -274,4 +292,31 @@ func encodeBeacon(stamp crdt.Timestamp, high uint64) []byte {
 	b := bytes.Clone(w.buf.Bytes())
 	binary.BigEndian.PutUint32(b[1:5], uint32(w.count))
 	return b
+}
+
+// encodeLease returns the lease message: one payload while it fits, else
+// split, each part carrying the sender's incarnation and send time.
+func encodeLease(max int, stamp crdt.Timestamp, inc, sent int64, es []leaseEntry) [][]byte {
+	w := newMsgWriter(max, msgLease, stamp)
+	w.extra = func(enc *msgpack.Encoder) int {
+		_ = enc.EncodeInt(inc)
+		_ = enc.EncodeInt(sent)
+		return 2
+	}
+	for _, e := range es {
+		w.add(leaseFields, func(enc *msgpack.Encoder) {
+			_ = enc.EncodeString(e.name)
+			_ = enc.EncodeInt(e.inc)
+			_ = enc.EncodeInt(e.sent)
+			_ = enc.EncodeUint(e.flags)
+		})
+	}
+	out := w.done()
+	if len(out) == 0 {
+		// Without entries it still says "I am here, at this time".
+		w.begin()
+		w.base = 0
+		out = w.done()
+	}
+	return out
 }

@@ -320,6 +320,12 @@ func decodeMessage(b []byte) (wireMsg, error) {
 			}
 			m.ledger = append(m.ledger, x)
 		}
+	case msgLease:
+		l, err := decodeLease(r, n)
+		if err != nil {
+			return m, err
+		}
+		m.lease = l
 	case msgView:
 		v, err := decodeView(r, n)
 		if err != nil {
@@ -431,4 +437,53 @@ func decodeView(r *wireReader, n int) (*wireView, error) {
 		v.entry.members = append(v.entry.members, m)
 	}
 	return v, nil
+}
+
+// decodeLease reads a lease message of n fields: the sender's incarnation
+// and send time, then entries of leaseFields.
+func decodeLease(r *wireReader, n int) (*wireLease, error) {
+	if n < 2 || (n-2)%leaseFields != 0 {
+		return nil, errors.New("fairmesh: lease message has a partial entry")
+	}
+	if (n-2)/leaseFields > 2*maxViewMembers {
+		return nil, fmt.Errorf("fairmesh: lease message of more than %d entries", 2*maxViewMembers)
+	}
+	l := &wireLease{}
+	var err error
+	if l.inc, err = r.int(); err != nil {
+		return nil, err
+	}
+	if l.sent, err = r.int(); err != nil {
+		return nil, err
+	}
+	if l.inc <= 0 || l.sent <= 0 {
+		return nil, errors.New("fairmesh: lease message without its incarnation or send time")
+	}
+	count := (n - 2) / leaseFields
+	l.entries = make([]leaseEntry, 0, count)
+	for range count {
+		var e leaseEntry
+		if e.name, err = r.str(MaxClientIDLen); err != nil {
+			return nil, err
+		}
+		if e.inc, err = r.int(); err != nil {
+			return nil, err
+		}
+		if e.sent, err = r.int(); err != nil {
+			return nil, err
+		}
+		if e.flags, err = r.uint(); err != nil {
+			return nil, err
+		}
+		switch {
+		case e.name == "":
+			return nil, errors.New("fairmesh: lease entry without a name")
+		case e.inc < 0 || e.sent < 0:
+			return nil, errors.New("fairmesh: lease entry with a negative time")
+		case e.flags > leaseExpired|leaseRemoved || e.flags == leaseExpired|leaseRemoved:
+			return nil, fmt.Errorf("fairmesh: lease entry with unknown flags %d", e.flags)
+		}
+		l.entries = append(l.entries, e)
+	}
+	return l, nil
 }

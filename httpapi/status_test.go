@@ -40,7 +40,7 @@ func TestStatusReportsConfigAndCounters(t *testing.T) {
 	assert.Equal(t, "500ms", s.DefaultPeriod)
 	assert.Equal(t, 1, s.DefaultWeight)
 	assert.Equal(t, 1, s.MinRate)
-	assert.Equal(t, "conservative", s.Partition)
+	assert.Equal(t, "lease", s.Partition)
 	assert.Equal(t, 5000, s.MaxClients)
 	assert.Equal(t, 1, s.TrackedClients)
 	assert.Equal(t, uint64(2), s.Counters.Admitted)

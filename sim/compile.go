@@ -28,6 +28,7 @@ type plan struct {
 	maxSkew   int64     // mesh time = true time + maxSkew (see metrics.go)
 
 	policy        fairmesh.PartitionPolicy
+	lease         time.Duration
 	capacity      int   // requests per capPeriod; 0: none
 	capPeriod     int64 // ns
 	defaultRate   int
@@ -131,15 +132,17 @@ func compileBase(sc Scenario) (*plan, error) {
 	p.loss, p.dup = sc.Network.Loss, sc.Network.Duplicate
 
 	switch sc.PartitionPolicy {
-	case "", string(fairmesh.Conservative):
-		p.policy = fairmesh.Conservative
+	case "", string(fairmesh.Lease):
+		p.policy = fairmesh.Lease
 	case string(fairmesh.Available):
 		p.policy = fairmesh.Available
-	case string(fairmesh.Quorum):
-		p.policy = fairmesh.Quorum
 	default:
-		return nil, fmt.Errorf("partition_policy %q is not \"conservative\", \"available\" or \"quorum\"", sc.PartitionPolicy)
+		return nil, fmt.Errorf("partition_policy %q is not \"lease\" or \"available\"", sc.PartitionPolicy)
 	}
+	if sc.Lease.D() < 0 || sc.Lease.D() > time.Hour {
+		return nil, fmt.Errorf("lease %v is outside [0, 1h]", sc.Lease.D())
+	}
+	p.lease = sc.Lease.D()
 	if sc.DefaultRate < 0 || sc.DefaultRate > fairmesh.MaxRate {
 		return nil, fmt.Errorf("default_rate %d is outside [0, %d]", sc.DefaultRate, fairmesh.MaxRate)
 	}

@@ -193,6 +193,7 @@ func (r *runner) boot(i int) error {
 		DefaultPeriod:  time.Duration(p.defaultPeriod),
 		MinRate:        p.minRate,
 		Partition:      p.policy,
+		Lease:          p.lease,
 	}
 	n, err := fairmesh.NewNode(cfg)
 	if err != nil {

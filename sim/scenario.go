@@ -50,6 +50,8 @@ type Scenario struct {
 	// ClockDrift makes a node's clock run fast (>0) or slow, in ppm.
 	ClockDrift      map[string]float64 `json:"clock_drift,omitempty"`
 	PartitionPolicy string             `json:"partition_policy,omitempty"`
+	// Lease is the nodes' lease (default 10s, the node's own default).
+	Lease Duration `json:"lease,omitempty"`
 	// DefaultRate per DefaultPeriod is the limit of clients with none.
 	DefaultRate   int      `json:"default_rate,omitempty"`
 	DefaultPeriod Duration `json:"default_period,omitempty"`

@@ -27,6 +27,7 @@ type meshFlags struct {
 	gossipInterval   time.Duration
 	pushPullInterval time.Duration
 	partition        string
+	lease            time.Duration
 }
 
 // Defaults of the mesh flags, from gossip.DefaultConfig.
@@ -91,6 +92,8 @@ func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gos
 		}
 		cfg.Join = append(cfg.Join, p)
 	}
+	// A node told to join others must not serve alone meanwhile.
+	cfg.Node.Seeds = len(cfg.Join)
 
 	key, err := gossipKey(f.gossipKey, f.gossipKeyFile)
 	if err != nil {
@@ -108,11 +111,15 @@ func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gos
 	cfg.PushPullInterval = f.pushPullInterval
 
 	switch p := fairmesh.PartitionPolicy(f.partition); p {
-	case fairmesh.Conservative, fairmesh.Available, fairmesh.Quorum:
+	case fairmesh.Lease, fairmesh.Available:
 		cfg.Node.Partition = p
 	default:
-		return cfg, false, fmt.Errorf("--partition-policy %q: want conservative, available or quorum", f.partition)
+		return cfg, false, fmt.Errorf("--partition-policy %q: want lease or available", f.partition)
 	}
+	if f.lease <= 0 {
+		return cfg, false, errors.New("--lease must be positive")
+	}
+	cfg.Node.Lease = f.lease
 	return cfg, guessed, cfg.Validate()
 }
 

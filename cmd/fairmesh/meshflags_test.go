@@ -23,7 +23,8 @@ func defaultMeshFlags() meshFlags {
 		bind:             defaultBind,
 		gossipInterval:   100 * time.Millisecond,
 		pushPullInterval: 15 * time.Second,
-		partition:        "conservative",
+		partition:        "lease",
+		lease:            10 * time.Second,
 	}
 }
 
@@ -39,7 +40,8 @@ func TestMeshConfigDefaults(t *testing.T) {
 	assert.Empty(t, cfg.Join)
 	assert.Nil(t, cfg.SecretKey)
 	assert.Equal(t, 100*time.Millisecond, cfg.GossipInterval)
-	assert.Equal(t, fairmesh.Conservative, cfg.Node.Partition)
+	assert.Equal(t, fairmesh.Lease, cfg.Node.Partition)
+	assert.Equal(t, 0, cfg.Node.Seeds, "no --join: a node alone")
 }
 
 func TestMeshConfigFlags(t *testing.T) {
@@ -52,7 +54,8 @@ func TestMeshConfigFlags(t *testing.T) {
 	f.gossipKey = base64.StdEncoding.EncodeToString(key)
 	f.gossipInterval = 20 * time.Millisecond
 	f.pushPullInterval = 2 * time.Second
-	f.partition = "quorum"
+	f.partition = "available"
+	f.lease = 4 * time.Second
 	cfg, guessed, err := meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1", Capacity: 300})
 	require.NoError(t, err)
 	assert.False(t, guessed)
@@ -64,7 +67,9 @@ func TestMeshConfigFlags(t *testing.T) {
 	assert.Equal(t, key, cfg.SecretKey)
 	assert.Equal(t, 20*time.Millisecond, cfg.GossipInterval)
 	assert.Equal(t, 2*time.Second, cfg.PushPullInterval)
-	assert.Equal(t, fairmesh.Quorum, cfg.Node.Partition)
+	assert.Equal(t, fairmesh.Available, cfg.Node.Partition)
+	assert.Equal(t, 4*time.Second, cfg.Node.Lease)
+	assert.Equal(t, 3, cfg.Node.Seeds, "a node told to join three addresses")
 	assert.Equal(t, 300, cfg.Node.Capacity)
 
 	f = defaultMeshFlags()

@@ -98,7 +98,8 @@ node guesses a private address, which may be the wrong one.`,
 	fl.StringVar(&f.mesh.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
 	fl.DurationVar(&f.mesh.gossipInterval, "gossip-interval", d.GossipInterval, "how often the node exchanges demand and config with the others; shorter follows demand sooner at more packets per second")
 	fl.DurationVar(&f.mesh.pushPullInterval, "push-pull-interval", d.PushPullInterval, "how often the node exchanges full state with one random member over TCP, repairing lost gossip")
-	fl.StringVar(&f.mesh.partition, "partition-policy", string(fairmesh.Conservative), "when unreachable members' slices are reclaimed: conservative (at dead), available (at suspect), quorum (only by a majority)")
+	fl.StringVar(&f.mesh.partition, "partition-policy", string(fairmesh.Lease), "what a node does about members it cannot reach: lease (never over-admits: a minority serves its shares for --lease then refuses, a majority reclaims the others' after it) or available (reclaims at suspicion: k sides may admit up to k times the capacity)")
+	fl.DurationVar(&f.mesh.lease, "lease", 10*time.Second, "how long a node cut off from the mesh keeps serving its shares, and how long (plus the clock guard) a majority waits before reclaiming them; keep it at least the dead timeout")
 	return cmd
 }
 
