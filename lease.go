@@ -145,18 +145,23 @@ func (n *Node) leaseEnd() int64 {
 // reclaims what a majority has given up on. It returns whether holders or
 // the fence changed.
 func (n *Node) checkLease(now int64) {
-	for _, r := range n.heard {
-		if !r.expired && now-r.at >= int64(n.cfg.Lease) {
-			r.expired = true
-			n.leaseDirty = true
+	if !n.fenced {
+		// A fenced node gives up on nobody: it reclaims nothing, and the
+		// members it does not hear from are most likely serving.
+		for _, r := range n.heard {
+			if !r.expired && now-r.at >= int64(n.cfg.Lease) {
+				r.expired = true
+				n.leaseDirty = true
+			}
 		}
 	}
 	end := n.leaseEnd()
 	fenced := n.removedSelf() || (n.cfg.Seeds > 0 && len(n.mem) == 0) || now >= end
-	if fenced && len(n.expiredMe) > 0 && !n.removedSelf() {
+	if len(n.expiredMe) > 0 && !n.removedSelf() && (fenced || n.hearsAny(n.expiredMe)) {
 		// Members gave up on this incarnation: they will never confirm
-		// it again, and what it holds may have been reclaimed. Rejoin as
-		// a restarted process would.
+		// it again, and what it holds may have been reclaimed. Once it
+		// needs them (it is fenced), or can reach them again (a heal),
+		// rejoin as a restarted process would.
 		n.reincarnate(now)
 		end = n.leaseEnd()
 		fenced = now >= end
@@ -180,6 +185,16 @@ func (n *Node) checkLease(now int64) {
 		n.setHolders(now)
 		n.alloc.dirty = true
 	}
+}
+
+// hearsAny reports whether this node hears again from any of the members.
+func (n *Node) hearsAny(ids map[string]bool) bool {
+	for id := range ids {
+		if r := n.heard[id]; r != nil && !r.expired {
+			return true
+		}
+	}
+	return false
 }
 
 // removedSelf reports whether an operator removed this incarnation.

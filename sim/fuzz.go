@@ -55,9 +55,7 @@ func Draw(seed uint64, i int) Scenario {
 			Duplicate: float64(rng.IntN(21)) / 1000,
 		},
 	}
-	if rng.IntN(5) == 0 {
-		sc.PartitionPolicy = "quorum"
-	}
+	_ = rng.IntN(5) // once the partition policy; kept so that seeds draw what they did
 	if rng.IntN(2) == 0 {
 		sc.Capacity = &Capacity{Rate: 200 + rng.IntN(4801), Period: Duration(time.Second)}
 	}
@@ -131,7 +129,6 @@ func drawEvents(rng *rand.Rand, sc *Scenario) {
 	}
 	slices.Sort(times)
 	partitioned := time.Duration(-1)
-	susp, dead := 1500*time.Millisecond, 5*time.Second // the simulator's defaults
 	for _, at := range times {
 		var ups, down []string
 		for _, id := range names {
@@ -146,11 +143,6 @@ func drawEvents(rng *rand.Rand, sc *Scenario) {
 		switch k := rng.IntN(6); {
 		case partitioned >= 0:
 			e.Heal = true
-			if at-partitioned > susp+dead && sc.PartitionPolicy != "quorum" {
-				// Longer than the dead timeout, the conservative policy lets
-				// both sides reclaim: its known cost, not held to the bounds.
-				sc.ExemptOverAdmission = &Span{From: Duration(partitioned), Until: Duration(at + 3*time.Second)}
-			}
 			partitioned = -1
 		case k == 0 && len(ups) < 9:
 			e.Join = fmt.Sprintf("n%d", next)
@@ -166,7 +158,7 @@ func drawEvents(rng *rand.Rand, sc *Scenario) {
 		case k == 3 && len(down) > 0:
 			e.Restart = down[rng.IntN(len(down))]
 			state[e.Restart] = up
-		case k == 4 && sc.ExemptOverAdmission == nil && len(ups) >= 2:
+		case k == 4 && len(ups) >= 2:
 			shuffled := slices.Clone(names)
 			rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 			groups := 2 + rng.IntN(2)
@@ -179,13 +171,6 @@ func drawEvents(rng *rand.Rand, sc *Scenario) {
 			continue
 		}
 		sc.Events = append(sc.Events, e)
-	}
-	if partitioned >= 0 {
-		// Never healed: exempt the rest of the run if it outlasts the dead
-		// timeout.
-		if sc.Duration.D()-partitioned > susp+dead && sc.PartitionPolicy != "quorum" {
-			sc.ExemptOverAdmission = &Span{From: Duration(partitioned), Until: sc.Duration + Duration(time.Second)}
-		}
 	}
 }
 
