@@ -60,8 +60,7 @@ type Status struct {
 	DefaultWeight  int
 	MinRate        int
 	Partition      PartitionPolicy
-	// Fenced reports that, under the Quorum policy, this node reaches no
-	// majority of the members it knows and admits nothing.
+	// Fenced reports that this node admits nothing (see Node.Fenced).
 	Fenced         bool
 	TrackedClients int
 	MaxClients     int

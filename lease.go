@@ -76,7 +76,7 @@ const (
 // leaseBeat is how often a node holding its lease sends a lease message;
 // one without a lease sends one every tick.
 func (n *Node) leaseBeat() int64 {
-	return max(int64(n.cfg.Lease)/16, n.tickInterval())
+	return max(int64(n.cfg.Lease)/8, n.tickInterval())
 }
 
 // knownMembers counts the members this node knows, itself included: every
@@ -298,30 +298,30 @@ func (n *Node) onLease(from string, m *wireLease, now int64) {
 			continue
 		}
 		if e.name == n.cfg.NodeID {
-			if e.inc == n.startedAt {
-				if e.flags&leaseExpired != 0 {
-					delete(n.echoed, from)
-					n.expiredMe[from] = true
-				} else if e.sent > n.echoed[from] {
-					n.echoed[from] = e.sent
-				}
+			// This incarnation sent nothing before it started: a time
+			// since then is an ack of it, not of its predecessor.
+			switch {
+			case e.flags&leaseExpired != 0 && e.inc == n.startedAt:
+				delete(n.echoed, from)
+				n.expiredMe[from] = true
+			case e.flags == 0 && e.sent >= n.startedAt && e.sent > n.echoed[from] && !n.expiredMe[from]:
+				n.echoed[from] = e.sent
 			}
 			continue
 		}
 		if _, known := n.mem[e.name]; !known {
 			continue
 		}
+		if e.flags&leaseExpired == 0 {
+			continue
+		}
 		notes := n.expiries[e.name]
-		old, had := notes[from]
-		switch {
-		case e.flags&leaseExpired != 0 && (!had || e.inc >= old.inc):
+		if old, had := notes[from]; !had || e.inc >= old.inc {
 			if notes == nil {
 				notes = map[string]leaseNote{}
 				n.expiries[e.name] = notes
 			}
 			notes[from] = leaseNote{inc: e.inc, sent: e.sent}
-		case e.flags&leaseExpired == 0 && had && e.inc > old.inc:
-			delete(notes, from)
 		}
 	}
 	n.checkLease(now)
@@ -350,8 +350,12 @@ func (n *Node) leasePayloads(now int64) [][]byte {
 		return nil
 	}
 	due := n.lastLeaseSent + n.leaseBeat()
-	if n.fenced || n.leaseDirty {
+	switch {
+	case n.leaseDirty:
 		due = n.lastLeaseSent
+	case n.fenced:
+		// Looking for a lease: more often, not every tick.
+		due = n.lastLeaseSent + n.leaseBeat()/4
 	}
 	if now < due && n.lastLeaseSent != math.MinInt64 {
 		return nil

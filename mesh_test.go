@@ -23,7 +23,7 @@ type meshHarness struct {
 	// mute stops what a node sends (it still receives).
 	side map[string]int
 	mute map[string]bool
-	ms    int
+	ms   int
 }
 
 func newMesh(t *testing.T, size int, cfg fairmesh.Config) *meshHarness {

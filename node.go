@@ -41,8 +41,8 @@ type Node struct {
 	// none to run out); the fast path checks it so that a node that was
 	// paused fences before it decides anything.
 	leaseUntil atomic.Int64
-	overflowed   atomic.Uint64
-	returned     atomic.Uint64 // requests given back by Return
+	overflowed atomic.Uint64
+	returned   atomic.Uint64 // requests given back by Return
 
 	mu   sync.Mutex // guards everything below
 	hlc  *crdt.HLC

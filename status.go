@@ -90,12 +90,28 @@ func (n *Node) Clients(max int) []ClientStatus {
 	return out
 }
 
-// Fenced reports whether the node admits nothing because, under the
-// Quorum policy, it reaches no strict majority of the members it knows.
+// Fenced reports whether the node admits nothing: its lease ran out (it
+// heard from too few of the members it knows for Lease), it has not yet
+// reached any of the members it was told to join, or an operator removed
+// it.
 func (n *Node) Fenced() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.fenced
+}
+
+// Settled reports whether every member holding shares is reachable: no
+// member the membership layer declared dead still holds its shares,
+// waiting to be reclaimed (lease.go). While one does, its shares idle.
+func (n *Node) Settled() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, id := range n.holders {
+		if n.mem[id] == MemberDead {
+			return false
+		}
+	}
+	return true
 }
 
 // Status summarises the node.

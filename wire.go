@@ -30,9 +30,12 @@ import (
 //	5 nack:    sequence numbers of reports payloads the receiver of the
 //	  nack sent and the sender of it did not receive.
 //	6 lease:   the sender's incarnation and the mesh time it sent the
-//	  message at, then entries of 4 fields (member name, incarnation,
-//	  send time, flags 1=expired 2=removed): what the sender last heard
-//	  of each member, or when an operator removed one (lease.go).
+//	  message at, then entries of 4 fields (member name, incarnation or
+//	  0, how long before the message's send time, flags 1=expired
+//	  2=removed): the send time of the last message the sender heard
+//	  from each member (the incarnation only with an expiry: an ack
+//	  needs none, its time tells), or when an operator removed one
+//	  (lease.go).
 //	4 ledger:  entries of 6 fields (client xxhash64, window, kind 1=want
 //	  2=transfer 3=ack, from replica, to replica, value): a want is the
 //	  sender's refusals in the window; a transfer the cumulative rights
@@ -306,8 +309,12 @@ func encodeLease(max int, stamp crdt.Timestamp, inc, sent int64, es []leaseEntry
 	for _, e := range es {
 		w.add(leaseFields, func(enc *msgpack.Encoder) {
 			_ = enc.EncodeString(e.name)
-			_ = enc.EncodeInt(e.inc)
-			_ = enc.EncodeInt(e.sent)
+			inc := int64(0)
+			if e.flags != 0 {
+				inc = e.inc
+			}
+			_ = enc.EncodeInt(inc)
+			_ = enc.EncodeInt(sent - e.sent) // small: a few bytes
 			_ = enc.EncodeUint(e.flags)
 		})
 	}

@@ -469,9 +469,14 @@ func decodeLease(r *wireReader, n int) (*wireLease, error) {
 		if e.inc, err = r.int(); err != nil {
 			return nil, err
 		}
-		if e.sent, err = r.int(); err != nil {
+		ago, err := r.int()
+		if err != nil {
 			return nil, err
 		}
+		if ago < -l.sent+1 || ago > l.sent {
+			return nil, errors.New("fairmesh: lease entry time out of range")
+		}
+		e.sent = l.sent - ago
 		if e.flags, err = r.uint(); err != nil {
 			return nil, err
 		}

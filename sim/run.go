@@ -271,10 +271,12 @@ func (r *runner) tick(e event) {
 		r.send(i, j, pktGossip, [][]byte{m.Payload})
 	}
 	r.heartbeats(i)
-	if sn.node.Fenced() {
-		// A fenced node refuses by design (its policy's cost, not a
-		// fault of the allocation): fairness and utilization are
-		// measured only where every node serves.
+	if sn.node.Fenced() || !sn.node.Settled() {
+		// A fenced node refuses by design, and a dead member's shares
+		// idle until the lease lets a majority reclaim them (the
+		// policy's cost, not a fault of the allocation): fairness and
+		// utilization are measured only where every node serves what
+		// every other can reach.
 		r.markEvent(r.now)
 	}
 	if err := sn.node.CheckInvariants(); err != nil {
