@@ -35,9 +35,10 @@ func inForce(newest, prev bucket.Report, w int64) (demand uint64, ok bool) {
 // slice holder, their total, and whether any holder has a report in force.
 // A holder with no report in force is taken to have no demand, unless it
 // became alive within the last three windows (a member that came back or
-// just joined, or this node after a restart): its reports may simply not
-// have arrived, so it is taken to have the average demand of the others,
-// the same way on every node, itself included.
+// just joined, or this node after a restart) and none of its reports has
+// arrived yet: they may simply be on their way, so it is taken to have the
+// average demand of the others, the same way on every node, itself
+// included.
 func (n *Node) demandVector(e *bucket.Entry, rc *remoteClient, w, period int64) (att []uint64, total uint64, known bool) {
 	return n.demandOver(n.holders, e, rc, w, period)
 }
@@ -67,7 +68,7 @@ func (n *Node) demandOver(ids []string, e *bucket.Entry, rc *remoteClient, w, pe
 				a, k = inForce(r.newest, r.prev, w)
 			}
 		}
-		if !k && n.aliveAt(id) > recentAfter {
+		if !k && n.aliveAt(id) > recentAfter && !n.reportedBy[id] {
 			a = unknownDemand
 			unknown++
 		}

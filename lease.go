@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/fairmesh/fairmesh/bucket"
 )
 
 // Errors of RemoveMember.
@@ -145,9 +147,12 @@ func (n *Node) leaseEnd() int64 {
 // reclaims what a majority has given up on. It returns whether holders or
 // the fence changed.
 func (n *Node) checkLease(now int64) {
-	if !n.fenced {
+	end := n.leaseEnd()
+	fenced := n.removedSelf() || (n.cfg.Seeds > 0 && len(n.mem) == 0) || now >= end
+	if !fenced {
 		// A fenced node gives up on nobody: it reclaims nothing, and the
-		// members it does not hear from are most likely serving.
+		// members it does not hear from are most likely serving (or it
+		// was the one paused).
 		for _, r := range n.heard {
 			if !r.expired && now-r.at >= int64(n.cfg.Lease) {
 				r.expired = true
@@ -155,8 +160,6 @@ func (n *Node) checkLease(now int64) {
 			}
 		}
 	}
-	end := n.leaseEnd()
-	fenced := n.removedSelf() || (n.cfg.Seeds > 0 && len(n.mem) == 0) || now >= end
 	if len(n.expiredMe) > 0 && !n.removedSelf() && (fenced || n.hearsAny(n.expiredMe)) {
 		// Members gave up on this incarnation: they will never confirm
 		// it again, and what it holds may have been reclaimed. Once it
@@ -251,14 +254,24 @@ func (n *Node) reclaimedNow(id string) bool {
 }
 
 // reincarnate makes this process a new incarnation, as if it had
-// restarted: its views, report numbers and ledger replica start anew, so
-// that it claims nothing until every member has counted it again.
+// restarted: its ledger replica starts anew and it drops every claim it
+// pinned, so that it claims nothing until every
+// member has counted it again. Its view log is kept: the views it held
+// before still bound what others claimed then; so do its report numbers,
+// which peers could otherwise take for old ones.
 func (n *Node) reincarnate(now int64) {
-	n.log.Warn("fairmesh: lease lapsed; rejoining as a new incarnation", "incarnation", now)
+	n.log.Warn("fairmesh: rejoining as a new incarnation", "incarnation", now)
 	n.startedAt = now
-	n.views = viewLog{inc: now}
-	n.repSeq = 0
-	clear(n.repLog)
+	n.views.inc = now
+	n.table.Range(func(e *bucket.Entry) bool {
+		e.Cold.Pins = [2]bucket.Pin{}
+		return true
+	})
+	if n.pool != nil {
+		n.pool.Cold.Pins = [2]bucket.Pin{}
+	}
+	n.overflow.Cold.Pins = [2]bucket.Pin{}
+	n.alloc.dirty = true
 	clear(n.echoed)
 	clear(n.expiredMe)
 	for id, st := range n.mem {

@@ -117,6 +117,10 @@ type Node struct {
 	// MaxInt64 when none is suspect. See ownDemand.
 	lastHeard   map[string]int64
 	silentSince int64
+	// reportedBy: the members whose current process has sent demand
+	// reports (a full state, at least): a client it reported nothing of
+	// has no demand there, rather than reports still on their way.
+	reportedBy map[string]bool
 }
 
 type pending struct {
@@ -144,6 +148,7 @@ func NewNode(cfg Config) (*Node, error) {
 		aliveSince:     map[string]int64{},
 		lastHeard:      map[string]int64{},
 		heard:          map[string]*leaseRec{},
+		reportedBy:     map[string]bool{},
 		echoed:         map[string]int64{},
 		expiredMe:      map[string]bool{},
 		expiries:       map[string]map[string]leaseNote{},

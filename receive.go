@@ -85,6 +85,9 @@ func (n *Node) drop(err error) error {
 }
 
 func (n *Node) mergeReports(from string, rs []wireReport) {
+	if len(rs) > 0 && len(n.reportedBy) < maxTrackedPeers {
+		n.reportedBy[from] = true
+	}
 	for _, x := range rs {
 		rc := n.peer[x.hash]
 		if rc == nil {
@@ -165,6 +168,7 @@ func (n *Node) mergeView(from string, v *wireView) {
 
 // forgetReports drops every demand report member id made.
 func (n *Node) forgetReports(id string) {
+	delete(n.reportedBy, id)
 	for h, rc := range n.peer {
 		rc.nodes = slices.DeleteFunc(rc.nodes, func(r nodeReports) bool { return r.node == id })
 		if len(rc.nodes) == 0 {
