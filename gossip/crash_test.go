@@ -10,12 +10,13 @@ import (
 
 // TestCrashReclaim kills a node without leaving. The others keep serving,
 // never over-admit, see it dead after the dead timeout, reclaim its slices
-// (theirs then sum to the allowance) and are back within bounds (≤ limit
-// ·1.02+1, ≥ 95 % of the limit) within 3 windows of that.
+// once its lease has certainly run out (theirs then sum to the allowance)
+// and are back within bounds (≤ limit·1.02+1, ≥ 95 % of the limit) within
+// 3 windows of that.
 func TestCrashReclaim(t *testing.T) {
-	const limit = 200
+	const limit, lease = 200, 2 * time.Second
 	c := newCluster(t, 5, func(i int) Config {
-		cfg := testConfig("", fairmesh.Config{})
+		cfg := testConfig("", fairmesh.Config{Lease: lease})
 		cfg.Timing = FastTiming()
 		return cfg
 	})
@@ -41,11 +42,12 @@ func TestCrashReclaim(t *testing.T) {
 		}
 		return true
 	})
-	deadW := rec.window(time.Now())
 	t.Logf("n5 dead everywhere %v after the kill", dead)
 	// Reclaimed: the survivors' slices of the current window sum to the
-	// allowance (checked a window later, once the new split applies).
-	poll(t, 3*time.Second, "survivors' slices to sum to the allowance", func() bool {
+	// allowance, once the lease plus the clock guard has passed since they
+	// last heard from it (checked a window later, once the new split
+	// applies).
+	reclaimed := poll(t, lease+3*time.Second, "survivors' slices to sum to the allowance", func() bool {
 		var sum int64
 		for _, i := range c.live() {
 			cs, err := c.meshes[i].Client("api")
@@ -56,6 +58,11 @@ func TestCrashReclaim(t *testing.T) {
 		}
 		return sum == limit
 	})
+	if since := time.Since(killedAt); since < lease {
+		t.Errorf("reclaimed %v after the kill, before the lease (%v) ran out", since, lease)
+	}
+	t.Logf("reclaimed %v after n5 was dead everywhere", reclaimed)
+	deadW := rec.window(time.Now())
 	end := deadW + 3 + 3
 	for rec.window(time.Now()) <= end {
 		time.Sleep(20 * time.Millisecond)
@@ -67,7 +74,7 @@ func TestCrashReclaim(t *testing.T) {
 		phase := "before"
 		switch {
 		case w >= rec.window(killedAt) && w < deadW:
-			phase = "suspect"
+			phase = "leased"
 		case w >= deadW && w <= deadW+3:
 			phase = "reclaim"
 		case w > deadW+3:

@@ -13,8 +13,8 @@ import (
 // authentication and with the default limits.
 type Options struct {
 	// AdminToken, when not empty, is required as "Authorization: Bearer
-	// <token>" on the endpoints that change configuration (the two PUTs);
-	// other requests answer 401. It is compared in constant time.
+	// <token>" on the endpoints that change configuration (the two PUTs
+	// and removing a member); other requests answer 401. It is compared in constant time.
 	AdminToken string
 	// MaxBodyBytes caps a request body; a larger body answers 413.
 	// 0 or less: DefaultMaxBodyBytes.
@@ -82,6 +82,7 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 	h.mux.HandleFunc("GET /v1/clients", h.listClients)
 	h.mux.HandleFunc("GET /v1/status", h.getStatus)
 	h.mux.HandleFunc("GET /v1/members", h.getMembers)
+	h.mux.HandleFunc("DELETE /v1/members/{member}", h.admin(h.removeMember))
 	return h
 }
 

@@ -71,3 +71,22 @@ func TestMembersIsReadOnlyAndOpen(t *testing.T) {
 	assert.Equal(t, http.StatusOK, f.do(t, "GET", "/v1/members", "").Code, "no token needed to read")
 	assert.Equal(t, http.StatusMethodNotAllowed, f.do(t, "POST", "/v1/members", "{}").Code)
 }
+
+// Removing a member: only with the admin token, only a member that is not
+// alive, and then it no longer counts among the members the node knows.
+func TestRemoveMember(t *testing.T) {
+	f := newFixture(t, fairmesh.Config{NodeID: "me"}, httpapi.Options{AdminToken: "s3cret"})
+	f.node.SetMember("up", fairmesh.MemberAlive)
+	f.node.SetMember("gone", fairmesh.MemberDead)
+	rec := f.do(t, "DELETE", "/v1/members/gone", "")
+	require.Equal(t, http.StatusUnauthorized, rec.Code, "without the token")
+	for _, tc := range []struct {
+		id   string
+		code int
+	}{{"up", http.StatusConflict}, {"me", http.StatusConflict}, {"nosuch", http.StatusNotFound}, {"gone", http.StatusNoContent}} {
+		rec := f.do(t, "DELETE", "/v1/members/"+tc.id, "", "Authorization", "Bearer s3cret")
+		require.Equal(t, tc.code, rec.Code, "%s: %s", tc.id, rec.Body.String())
+	}
+	rec = f.do(t, "DELETE", "/v1/members/gone", "", "Authorization", "Bearer s3cret")
+	require.Equal(t, http.StatusNoContent, rec.Code, "removing again changes nothing and is no error")
+}

@@ -234,6 +234,36 @@ node itself included and marked. Ask each node to compare their views.`,
 		},
 	}
 	cf.register(cmd)
+	cmd.AddCommand(newMembersRemoveCmd())
+	return cmd
+}
+
+func newMembersRemoveCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "remove MEMBER",
+		Short: "Declare a dead member gone for good, mesh-wide",
+		Long: `Declare a member that will not come back (its host is lost) gone for
+good. Every node stops counting it among the members it knows, and the
+others reclaim its shares at once instead of waiting for a majority: in a
+mesh of two, the survivor then serves the whole capacity. A member that
+is alive cannot be removed: stop it first. A process of that name started
+later joins as a new member.`,
+		Example: `  fairmesh members remove n3 --token "$TOKEN"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			if _, _, err := c.call(cmd.Context(), http.MethodDelete, "/v1/members/"+url.PathEscape(args[0]), nil, http.StatusNoContent); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", args[0])
+			return err
+		},
+	}
+	cf.register(cmd)
 	return cmd
 }
 

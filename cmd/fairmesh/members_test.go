@@ -55,3 +55,23 @@ func TestMembersErrors(t *testing.T) {
 		assert.NotEmpty(t, r.stderr, "%v", args)
 	}
 }
+
+func TestMembersRemove(t *testing.T) {
+	n, url := newNode(t, fairmesh.Config{NodeID: "edge-1"}, httpapi.Options{AdminToken: "tok"})
+	n.SetMember("edge-2", fairmesh.MemberAlive)
+	n.SetMember("edge-3", fairmesh.MemberDead)
+
+	require.False(t, n.Settled(), "a dead member holds its shares")
+	r := cli(t, "members", "remove", "edge-3", "--node", url)
+	assert.Equal(t, 1, r.code, "without the token")
+	assert.Contains(t, r.stderr, "token")
+
+	r = cli(t, "members", "remove", "edge-2", "--node", url, "--token", "tok")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "alive")
+
+	r = cli(t, "members", "remove", "edge-3", "--node", url, "--token", "tok")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "removed edge-3\n", r.stdout)
+	assert.True(t, n.Settled(), "removed: its shares are reclaimed")
+}
