@@ -8,8 +8,9 @@ package sim
 // from the fourth complete window on, and only windows in which nothing
 // happened — no scenario event, config update, membership change (any
 // node's view of any other), demand change, no node suspecting another
-// (suspicion is membership not yet settled) and no node fenced by the
-// quorum policy — in the window itself or the 3 before it.
+// (suspicion is membership not yet settled), no node fenced and no dead
+// member still holding its shares until its lease runs out — in the window
+// itself or the 3 before it.
 //
 // A window's allowance for the over-admission bound is the largest allowance
 // in force from one window before its start to its end, so that a lowered

@@ -67,8 +67,8 @@ type Scenario struct {
 	// ExemptOverAdmission does the same for windows that start before
 	// Until and end after From only, and leaves those windows out of the
 	// measured ones: for what a policy is known to cost during one fault
-	// (a partition longer than the dead timeout under the conservative
-	// policy), while the rest of the run is held to the bounds.
+	// (a partition under the available policy), while the rest of the run
+	// is held to the bounds.
 	ExemptOverAdmission *Span `json:"exempt_over_admission,omitempty"`
 }
 
