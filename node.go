@@ -204,7 +204,11 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	if d.Policy.Unlimited {
 		limit, rem = -1, -1
 	}
-	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos)}
+	// The window ends ResetNanos from now: derived from it rather than from
+	// now/Period, which would name the older window after a clock step back.
+	start := now + d.ResetNanos - d.Policy.Period
+	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos),
+		WindowStart: time.Unix(0, start)}
 }
 
 // maintainInline runs maintenance from the fast path when nobody drives the
