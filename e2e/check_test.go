@@ -114,8 +114,9 @@ func TestRecoveryCountsWindowsFromTheHeal(t *testing.T) {
 		// Heal mid-window 1: window 2 is the first after it.
 		{"at once", []int{500, 500, 990, 1000, 1010, 980}, 1500, 0},
 		{"two windows", []int{500, 500, 600, 700, 960, 1000}, 1500, 2},
-		{"must stay", []int{500, 500, 1000, 600, 1000, 1000}, 1500, 2},
-		{"never", []int{500, 500, 1000, 1000, 1000, 600}, 1500, -1},
+		{"a later dip is not the fault's", []int{500, 500, 1000, 600, 1000, 1000}, 1500, 0},
+		{"over counts as off", []int{500, 500, 1200, 1100, 1040, 1000}, 1500, 2},
+		{"never", []int{500, 500, 600, 700, 800, 900}, 1500, -1},
 		{"heal on a boundary", []int{500, 500, 1000, 1000}, 2000, 0},
 	}
 	for _, tt := range tests {

@@ -392,8 +392,9 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	s.rows = append(s.rows, r)
 	s.mu.Unlock()
 
-	t.Logf("figures: max over capacity %+.1f%%, %s max %d/window, majority share %s, recovery %s; load %d sent, %d without reply",
-		fig.MaxOverPct, limitedClient, fig.LimitedMax, share(fig.MajorityShare), recovery(fig.Recovery), s.lg.sent.Load(), s.lg.failed.Load())
+	t.Logf("figures: max over capacity %+.1f%%, %s max %d/window, majority share %s, recovery %s; offered %.0f/s answered; %s",
+		fig.MaxOverPct, limitedClient, fig.LimitedMax, share(fig.MajorityShare), recovery(fig.Recovery),
+		offered(tally, span), describeWindows(tally, span.From, span, b))
 	// Every violation is an error, but a long fault makes hundreds of
 	// the same kind: the first few of each say enough.
 	shown := map[string]int{}
@@ -407,6 +408,18 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 			t.Errorf("%s: %d more violations", c, n-3)
 		}
 	}
+}
+
+// offered is the mean decisions per window over s: the load that arrived.
+func offered(t *Tally, s Span) float64 {
+	ws := t.Windows(s)
+	var n int64
+	for _, w := range ws {
+		for _, a := range t.Attempts(w) {
+			n += a
+		}
+	}
+	return float64(n) / float64(max(len(ws), 1))
 }
 
 func share(x float64) string {
