@@ -270,6 +270,9 @@ type Figures struct {
 	// MaxOverPct is the largest capacity over-admission of a window, in %
 	// of the capacity (negative: never reached it).
 	MaxOverPct float64
+	// MeanOverPct is the mean over-admission of the windows while the
+	// fault was active, in % of the capacity (see MeanOver).
+	MeanOverPct float64
 	// LimitedMax is the most the limited client got in one window.
 	LimitedMax int64
 	// MajorityShare is the mean, over the split's windows after the lease,
@@ -288,6 +291,21 @@ func Measure(t *Tally, s Span, b Bounds, limited string) Figures {
 		f.LimitedMax = max(f.LimitedMax, t.Admitted(w, func(c, _ string) bool { return c == limited }))
 	}
 	return f
+}
+
+// MeanOver is the mean, over the windows of s, of what they admitted
+// beyond the capacity, in % of it (negative: below it). A long fault's
+// maximum says how bad one window got; the mean, how much it cost overall.
+func MeanOver(t *Tally, s Span, b Bounds) float64 {
+	ws := t.Windows(s)
+	if len(ws) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, w := range ws {
+		sum += overPct(t.Admitted(w, nil), b.Capacity)
+	}
+	return sum / float64(len(ws))
 }
 
 // MajorityShare is the mean, over the windows of s, of what the nodes in

@@ -79,6 +79,10 @@ func TestCapacitySumsEveryClientAndNode(t *testing.T) {
 	if f.MaxOverPct < 10 || f.MaxOverPct > 10.01 || f.LimitedMax != 0 {
 		t.Fatalf("figures %+v", f)
 	}
+	// (1.0 + 10.0 + 1.2) / 3
+	if got := MeanOver(h, Span{0, 3 * sec}, bounds); got < 4.06 || got > 4.07 {
+		t.Fatalf("mean over %v", got)
+	}
 }
 
 func TestIdealCapsDemandAtLimitsAndCapacity(t *testing.T) {

@@ -379,6 +379,8 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	}
 
 	fig := Measure(tally, span, b, limitedClient)
+	pre := f.start.UnixMilli() / pms * pms
+	fig.MeanOverPct = MeanOver(tally, Span{From: pre, To: windowAfter(f.heal.UnixMilli(), pms)}, b)
 	fig.Recovery = Recovery(tally, f.heal.UnixMilli(), span, pms, b, recoveryTol)
 	if o.majority != nil {
 		lease := Span{From: windowAfter(f.start.Add(leaseWait).UnixMilli(), pms), To: f.heal.UnixMilli() / pms * pms}
@@ -392,8 +394,8 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	s.rows = append(s.rows, r)
 	s.mu.Unlock()
 
-	t.Logf("figures: max over capacity %+.1f%%, %s max %d/window, majority share %s, recovery %s; offered %.0f/s answered; %s",
-		fig.MaxOverPct, limitedClient, fig.LimitedMax, share(fig.MajorityShare), recovery(fig.Recovery),
+	t.Logf("figures: max over capacity %+.1f%% (mean during the fault %+.1f%%), %s max %d/window, majority share %s, recovery %s; offered %.0f/s answered; %s",
+		fig.MaxOverPct, fig.MeanOverPct, limitedClient, fig.LimitedMax, share(fig.MajorityShare), recovery(fig.Recovery),
 		offered(tally, span), describeWindows(tally, span.From, span, b))
 	// Every violation is an error, but a long fault makes hundreds of
 	// the same kind: the first few of each say enough.
@@ -442,8 +444,8 @@ func recovery(r int) string {
 // logTable logs the measured figures of every fault, for the README.
 func (s *suite) logTable(t *testing.T) {
 	var b strings.Builder
-	b.WriteString("\n| fault | max over capacity | lim max/window | majority share after lease | recovery windows | failed checks |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("\n| fault | max over capacity | mean over capacity during the fault | lim max/window | majority share after lease | recovery windows | failed checks |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range s.rows {
 		var failed []string
 		for _, c := range []string{"capacity", "client-limit", "recovery", "reform", "config-agree", "acked-lost"} {
@@ -454,8 +456,8 @@ func (s *suite) logTable(t *testing.T) {
 		if len(failed) == 0 {
 			failed = []string{"none"}
 		}
-		fmt.Fprintf(&b, "| %s | %+.1f%% | %d | %s | %s | %s |\n", strings.TrimPrefix(r.name, "TestFaults/"),
-			r.figures.MaxOverPct, r.figures.LimitedMax, share(r.figures.MajorityShare), recovery(r.figures.Recovery),
+		fmt.Fprintf(&b, "| %s | %+.1f%% | %+.1f%% | %d | %s | %s | %s |\n", strings.TrimPrefix(r.name, "TestFaults/"),
+			r.figures.MaxOverPct, r.figures.MeanOverPct, r.figures.LimitedMax, share(r.figures.MajorityShare), recovery(r.figures.Recovery),
 			strings.Join(failed, ", "))
 	}
 	t.Log(b.String())
