@@ -67,7 +67,7 @@ func TestFaults(t *testing.T) {
 		}
 		seed = v
 	}
-	t.Logf("seed %d (E2E_SEED=%d replays the same fault instants)", seed, seed)
+	t.Logf("seed %d (E2E_SEED=%d replays the same injection offsets)", seed, seed)
 	s := &suite{h: newHarness(t), lg: newLoadGen(), rng: mrand.New(mrand.NewPCG(seed, 0))}
 	t.Cleanup(s.lg.stop)
 	t.Logf("serve --data-dir: %v", s.h.hasData)
@@ -184,6 +184,7 @@ func TestFaults(t *testing.T) {
 		s.c = s.h.startCluster(t, availablePolicy)
 		s.acked = nil
 		s.lg = newLoadGen()
+		defer s.lg.stop() // on a failure too: no workers left behind
 		s.configure(t)
 		for _, n := range s.c.nodes {
 			s.lg.add(n)
@@ -192,7 +193,6 @@ func TestFaults(t *testing.T) {
 		two := baseBounds
 		two.Sides = 2
 		s.split(t, 20*time.Second, two)
-		s.lg.stop()
 	})
 
 	s.logTable(t)
@@ -397,6 +397,7 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	t.Logf("figures: max over capacity %+.1f%% (mean during the fault %+.1f%%), %s max %d/window, majority share %s, recovery %s; offered %.0f/s answered; %s",
 		fig.MaxOverPct, fig.MeanOverPct, limitedClient, fig.LimitedMax, share(fig.MajorityShare), recovery(fig.Recovery),
 		offered(tally, span), describeWindows(tally, span.From, span, b))
+	logSparse(t, tally, span)
 	// Every violation is an error, but a long fault makes hundreds of
 	// the same kind: the first few of each say enough.
 	shown := map[string]int{}
@@ -409,6 +410,30 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 		if n > 3 {
 			t.Errorf("%s: %d more violations", c, n-3)
 		}
+	}
+}
+
+// logSparse logs, per node, the windows in which fewer than a quarter of
+// the mean decisions arrived: the load generator or the nodes stalled, and
+// which nodes tells which.
+func logSparse(t *testing.T, tally *Tally, s Span) {
+	mean := offered(tally, s)
+	for _, w := range tally.Windows(s) {
+		var n int64
+		for _, a := range tally.Attempts(w) {
+			n += a
+		}
+		if float64(n) >= mean/4 {
+			continue
+		}
+		per := map[string]int64{}
+		for k, c := range tally.cells {
+			if k.Window == w {
+				per[k.Node] += c.Admitted + c.Denied
+			}
+		}
+		t.Logf("sparse window %s: %d decisions (mean %.0f), per node %v",
+			time.UnixMilli(w).Format("15:04:05"), n, mean, per)
 	}
 }
 
