@@ -26,7 +26,7 @@ type loadClient struct {
 
 // The load: weights 3/1/2/0, one client limited to 100/s, one bursty.
 // Offered per node: 150+100+120 (240 half of the time)+60+40 = 470/s,
-// 2350/s over five nodes (on this 2-core machine about 1800/s arrive),
+// 2350/s over five nodes (on 2 cores 1300–2300/s got an answer),
 // about twice the capacity, so the capacity is always contended.
 var loadClients = []loadClient{
 	{id: "gold", weight: 3, rate: 150},
