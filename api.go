@@ -15,6 +15,13 @@ type Decision struct {
 	Remaining int64
 	// Reset is the time until the window ends.
 	Reset time.Duration
+	// WindowStart is the start, in mesh time, of the client's window the
+	// requests were counted in (zero when nothing was decided: an invalid
+	// request). Together with the client's period it names the window, so
+	// that an observer can count admissions per window as the node counted
+	// them rather than by its own clock. It is the window the node's entry
+	// counted in, which after a clock step back is the newer one.
+	WindowStart time.Time
 }
 
 // ClientConfig is a client's configuration as the mesh has agreed it.

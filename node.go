@@ -247,7 +247,11 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	if d.Policy.Unlimited {
 		limit, rem = -1, -1
 	}
-	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos)}
+	// The window ends ResetNanos from now: derived from it rather than from
+	// now/Period, which would name the older window after a clock step back.
+	start := now + d.ResetNanos - d.Policy.Period
+	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos),
+		WindowStart: time.Unix(0, start)}
 }
 
 // catchUp brings the node up to date with mesh time now, waiting for the

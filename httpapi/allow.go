@@ -140,7 +140,18 @@ func result(d fairmesh.Decision) AllowResult {
 		Limit:     d.Limit,
 		Remaining: d.Remaining,
 		ResetMS:   ceilDiv(d.Reset, time.Millisecond),
+		// Windows are whole milliseconds (MinPeriod is 1ms) aligned on
+		// mesh time, so the start is exact in milliseconds.
+		WindowStartMS: windowStartMS(d.WindowStart),
 	}
+}
+
+// windowStartMS is t in Unix milliseconds; 0 for the zero time (no decision).
+func windowStartMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 func ceilSeconds(d time.Duration) int64 { return ceilDiv(d, time.Second) }

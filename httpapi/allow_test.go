@@ -26,21 +26,44 @@ func TestAllowOneAdmitsTheLimitThenAnswers429(t *testing.T) {
 		assert.Equal(t, "1", rec.Header().Get("RateLimit-Reset"), "750 ms left, rounded up")
 		assert.Empty(t, rec.Header().Get("Retry-After"))
 		got := decode[httpapi.AllowResult](t, rec)
-		assert.Equal(t, httpapi.AllowResult{Allowed: true, Limit: 3, Remaining: int64(2 - i), ResetMS: 750}, got)
+		assert.Equal(t, httpapi.AllowResult{Allowed: true, Limit: 3, Remaining: int64(2 - i), ResetMS: 750,
+			WindowStartMS: t0.Truncate(time.Second).UnixMilli()}, got)
 	}
 
 	rec := f.do(t, "GET", "/v1/allow/a", "")
 	require.Equal(t, http.StatusTooManyRequests, rec.Code, rec.Body.String())
 	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
 	assert.Equal(t, "0", rec.Header().Get("RateLimit-Remaining"))
-	assert.Equal(t, httpapi.AllowResult{Allowed: false, Limit: 3, Remaining: 0, ResetMS: 750},
-		decode[httpapi.AllowResult](t, rec))
+	assert.Equal(t, httpapi.AllowResult{Allowed: false, Limit: 3, Remaining: 0, ResetMS: 750,
+		WindowStartMS: t0.Truncate(time.Second).UnixMilli()}, decode[httpapi.AllowResult](t, rec))
 
 	// The next window admits again.
 	f.clock.Advance(time.Second)
 	rec = f.do(t, "GET", "/v1/allow/a", "")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, "2", rec.Header().Get("RateLimit-Remaining"))
+}
+
+// The reply names the window it was counted in, so that an observer can
+// count admissions per window as the node did: the start of the client's
+// window in Unix ms of mesh time, moving on with the window.
+func TestAllowNamesTheWindowItCountedIn(t *testing.T) {
+	f := newFixture(t, fairmesh.Config{}, httpapi.Options{})
+	require.NoError(t, f.node.UpdateClientRateLimit("q", 5, 10*time.Second))
+	f.clock.Set(time.Date(2026, 1, 1, 0, 0, 17, 300_000_000, time.UTC))
+
+	got := decode[httpapi.AllowResult](t, f.do(t, "GET", "/v1/allow/q", ""))
+	assert.Equal(t, time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC).UnixMilli(), got.WindowStartMS)
+	assert.Equal(t, int64(2700), got.ResetMS)
+
+	f.clock.Advance(3 * time.Second) // 0:00:20.3, the next 10 s window
+	got = decode[httpapi.AllowResult](t, f.do(t, "GET", "/v1/allow/q", ""))
+	assert.Equal(t, time.Date(2026, 1, 1, 0, 0, 20, 0, time.UTC).UnixMilli(), got.WindowStartMS)
+
+	rec := f.do(t, "POST", "/v1/allow", `{"requests":[{"client":"q"}]}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	batch := decode[httpapi.BatchResponse](t, rec)
+	assert.Equal(t, got.WindowStartMS, batch.Results[0].WindowStartMS, "the batch names it too")
 }
 
 func TestAllowRetryAfterIsRoundedUpSeconds(t *testing.T) {

@@ -22,6 +22,10 @@ type AllowResult struct {
 	Remaining int64 `json:"remaining"`
 	// ResetMS is the time until the window ends, in milliseconds, rounded up.
 	ResetMS int64 `json:"reset_ms"`
+	// WindowStartMS is the start of the window the decision counted in, in
+	// Unix milliseconds of the node's mesh time: what names the window when
+	// counting admissions per window.
+	WindowStartMS int64 `json:"window_start_ms"`
 }
 
 // BatchRequest is the body of POST /v1/allow.

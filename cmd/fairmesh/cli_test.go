@@ -102,7 +102,8 @@ func TestLimitSetAndAllow(t *testing.T) {
 
 	r = cli(t, "allow", "api-key-1", "--node", url, "--json")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, httpapi.AllowResult{Allowed: true, Limit: 2, Remaining: 0, ResetMS: 750}, parse[httpapi.AllowResult](t, r))
+	assert.Equal(t, httpapi.AllowResult{Allowed: true, Limit: 2, Remaining: 0, ResetMS: 750,
+		WindowStartMS: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()}, parse[httpapi.AllowResult](t, r))
 
 	r = cli(t, "allow", "api-key-1", "--node", url)
 	assert.Equal(t, 1, r.code, "denied exits 1")
