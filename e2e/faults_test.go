@@ -203,7 +203,7 @@ func TestFaults(t *testing.T) {
 // directions, by iptables inside every node's namespace.
 func (s *suite) split(t *testing.T, d time.Duration, b Bounds) {
 	major := map[string]bool{"n1": true, "n2": true, "n3": true}
-	s.fault(t, faultOpts{bounds: b, majority: major}, func(t *testing.T, f *faultRun) {
+	s.fault(t, faultOpts{bounds: b, majority: major, leased: b.Sides <= 1}, func(t *testing.T, f *faultRun) {
 		for _, a := range s.c.nodes {
 			for _, o := range s.c.nodes {
 				if major[a.id] == major[o.id] {
@@ -283,6 +283,11 @@ type faultOpts struct {
 	// majority names the majority side of a split: its share of the ideal
 	// after leaseWait is measured.
 	majority map[string]bool
+	// leased: the split runs under the default policy, which promises that
+	// the majority serves at least majorityShare of the ideal after
+	// leaseWait and the minority serves what it holds until its lease
+	// ends.
+	leased bool
 }
 
 // faultRun is one fault as it runs: its instants and the writes it made.
@@ -383,8 +388,21 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	fig.MeanOverPct = MeanOver(tally, Span{From: pre, To: windowAfter(f.heal.UnixMilli(), pms)}, b)
 	fig.Recovery = Recovery(tally, f.heal.UnixMilli(), span, pms, b, recoveryTol)
 	if o.majority != nil {
-		lease := Span{From: windowAfter(f.start.Add(leaseWait).UnixMilli(), pms), To: f.heal.UnixMilli() / pms * pms}
-		fig.MajorityShare = MajorityShare(tally, lease, o.majority, b)
+		after := Span{From: windowAfter(f.start.Add(leaseWait).UnixMilli(), pms), To: f.heal.UnixMilli() / pms * pms}
+		fig.MajorityShare = MajorityShare(tally, after, o.majority, b)
+		if o.leased {
+			if fig.MajorityShare < majorityShare {
+				vs = append(vs, Violation{"majority-share", fmt.Sprintf("the majority served %.2f of the ideal once the lease had run out, want ≥ %.2f", fig.MajorityShare, majorityShare)})
+			}
+			// The minority's whole windows within its lease.
+			held := Span{From: windowAfter(f.start.UnixMilli(), pms), To: f.start.Add(lease).UnixMilli() / pms * pms}
+			minority := func(_, node string) bool { return !o.majority[node] }
+			for _, w := range tally.Windows(held) {
+				if tally.Admitted(w, minority) == 0 {
+					vs = append(vs, Violation{"minority-lease", fmt.Sprintf("window %d: the minority admitted nothing within its lease", w)})
+				}
+			}
+		}
 	}
 	r := row{name: t.Name(), figures: fig, failed: map[string]int{}}
 	for _, v := range vs {

@@ -31,15 +31,19 @@ const (
 	// availablePolicy is the policy that promises only "k sides admit at
 	// most k times the allowance".
 	availablePolicy = "available"
+	// lease is the default policy's lease (serve's --lease default): the
+	// minority of a split serves what it holds for that long.
+	lease = 10 * time.Second
 	// leaseWait is how long after a split the majority side is expected to
-	// have reclaimed the unreachable members' shares (the lease plus the
-	// clock offset bound, plus memberlist's time to suspect): the majority
-	// share is measured from then on.
-	leaseWait = 10 * time.Second
+	// have reclaimed the unreachable members' shares (the lease, the 500 ms
+	// clock guard and a window for the new claims): the majority share is
+	// measured, and held to majorityShare, from then on.
+	leaseWait     = lease + 1500*time.Millisecond
+	majorityShare = 0.95
 )
 
-// policyFlags are extra serve flags of the policy under test (lease
-// length, …); none on the conservative policy.
+// policyFlags are extra serve flags of the policy under test: none, the
+// defaults are what is tested.
 var policyFlags = []string{}
 
 // The mesh under test.
