@@ -29,6 +29,15 @@ const (
 	MaxDemand = 1_000_000
 	// MaxStormRate bounds a config storm's updates per second.
 	MaxStormRate = 100_000
+	// MaxPausedPackets bounds the packets a paused node's receive buffer
+	// holds; later ones are dropped, as a full socket buffer drops them.
+	// 256 is about what Linux's default 208 KiB UDP receive buffer holds
+	// of small datagrams (each charged its ~800-byte kernel truesize).
+	MaxPausedPackets = 256
+	// MaxPausedRequests bounds the requests waiting at a paused node (its
+	// listen backlog); later ones are refused at once and count as denied
+	// where they arrive.
+	MaxPausedRequests = 4096
 )
 
 // Scenario is one simulation: the mesh, its network, its clients and what
@@ -137,13 +146,19 @@ type OnOff struct {
 
 // Event is something that happens at At; exactly one action is set.
 type Event struct {
-	At          Duration     `json:"at"`
-	Partition   [][]string   `json:"partition,omitempty"`
-	Heal        bool         `json:"heal,omitempty"`
-	Crash       string       `json:"crash,omitempty"`
-	Restart     string       `json:"restart,omitempty"`
-	Join        string       `json:"join,omitempty"`
-	Leave       string       `json:"leave,omitempty"`
+	At        Duration   `json:"at"`
+	Partition [][]string `json:"partition,omitempty"`
+	Heal      bool       `json:"heal,omitempty"`
+	Crash     string     `json:"crash,omitempty"`
+	Restart   string     `json:"restart,omitempty"`
+	Join      string     `json:"join,omitempty"`
+	Leave     string     `json:"leave,omitempty"`
+	// Pause stops a node's process (docker pause, a stopped VM, a long GC
+	// pause): no ticks, packets wait in its receive buffer, requests wait
+	// undecided, while its clock runs on. Resume starts it again
+	// (README.md: "Pause and resume").
+	Pause       string       `json:"pause,omitempty"`
+	Resume      string       `json:"resume,omitempty"`
 	SetWeight   *SetWeight   `json:"set_weight,omitempty"`
 	SetLimit    *SetLimit    `json:"set_limit,omitempty"`
 	SetDemand   *SetDemand   `json:"set_demand,omitempty"`
