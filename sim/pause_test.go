@@ -74,11 +74,8 @@ func TestPauseBacklogIsBounded(t *testing.T) {
 
 // The same pause, the same digest; and a pause changes the run.
 func TestPauseIsDeterministic(t *testing.T) {
-	sc, err := Builtin("pause")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Duration = Duration(20 * time.Second)
+	sc := mustLoad(t, fmt.Sprintf(pauseScenario, "100"))
+	sc.Network = Network{Latency: Duration(time.Millisecond), Jitter: Duration(3 * time.Millisecond), Loss: 0.05, Duplicate: 0.05}
 	a, b := mustRun(t, sc), mustRun(t, sc)
 	if a.Digest != b.Digest {
 		t.Fatalf("same scenario, digests %s and %s", a.Digest, b.Digest)

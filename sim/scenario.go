@@ -146,23 +146,24 @@ type OnOff struct {
 
 // Event is something that happens at At; exactly one action is set.
 type Event struct {
-	At        Duration   `json:"at"`
-	Partition [][]string `json:"partition,omitempty"`
-	Heal      bool       `json:"heal,omitempty"`
-	Crash     string     `json:"crash,omitempty"`
-	Restart   string     `json:"restart,omitempty"`
-	Join      string     `json:"join,omitempty"`
-	Leave     string     `json:"leave,omitempty"`
-	// Pause stops a node's process (docker pause, a stopped VM, a long GC
-	// pause): no ticks, packets wait in its receive buffer, requests wait
-	// undecided, while its clock runs on. Resume starts it again
-	// (README.md: "Pause and resume").
-	Pause       string       `json:"pause,omitempty"`
-	Resume      string       `json:"resume,omitempty"`
+	At          Duration     `json:"at"`
+	Partition   [][]string   `json:"partition,omitempty"`
+	Heal        bool         `json:"heal,omitempty"`
+	Crash       string       `json:"crash,omitempty"`
+	Restart     string       `json:"restart,omitempty"`
+	Join        string       `json:"join,omitempty"`
+	Leave       string       `json:"leave,omitempty"`
 	SetWeight   *SetWeight   `json:"set_weight,omitempty"`
 	SetLimit    *SetLimit    `json:"set_limit,omitempty"`
 	SetDemand   *SetDemand   `json:"set_demand,omitempty"`
 	ConfigStorm *ConfigStorm `json:"config_storm,omitempty"`
+
+	// Pause stops a node's process (docker pause, a stopped VM, a long GC
+	// pause): no ticks, packets wait in its receive buffer, requests wait
+	// undecided, while its clock runs on. Resume starts it again
+	// (README.md: "Pause and resume").
+	Pause  string `json:"pause,omitempty"`
+	Resume string `json:"resume,omitempty"`
 }
 
 // SetWeight updates a client's weight through node Via.
