@@ -163,6 +163,40 @@ func TestBuiltinBounds(t *testing.T) {
 				if rep.OverAdmissionPct > boundOver || rep.CapacityOverAdmissionPct > boundCapOver {
 					t.Errorf("over %.2f%%, capacity over %.2f%% with every side a minority", rep.OverAdmissionPct, rep.CapacityOverAdmissionPct)
 				}
+			case "pause":
+				// n3 is paused from 7.37s to 17.37s, as long as the lease
+				// and longer than the dead timeout: the others declare it
+				// dead and reclaim its share once its lease has certainly
+				// run out; on resume it decides its backlog at once, before
+				// any tick or message. The promise: never over its limit
+				// or the capacity by more than 1% + 1 in any window, the
+				// resume's included (also a violation, above).
+				if rep.OverAdmissionPct > boundOver || rep.CapacityOverAdmissionPct > boundCapOver {
+					t.Errorf("over %.2f%%, capacity over %.2f%% around a pause as long as the lease", rep.OverAdmissionPct, rep.CapacityOverAdmissionPct)
+				}
+				// Demand exceeds the capacity throughout, and the mesh
+				// serves it before the pause and again from 3 windows after
+				// the resume (window 17): at least 80% in every window (the
+				// on/off client's share takes most of a window to follow
+				// each switch, before the pause as after) and 90% over the
+				// last ten. On/off demand leaves no window measured, so
+				// this is checked on the totals.
+				total := map[int64]int64{}
+				for _, w := range rep.Windows {
+					total[w.Window] += w.Admitted
+				}
+				var after int64
+				for w := int64(3); w < 30; w++ {
+					if (w < 7 || w >= 20) && total[w] < 800 {
+						t.Errorf("window %d: admitted %d of a capacity of 1000 asked for in full", w, total[w])
+					}
+					if w >= 20 {
+						after += total[w]
+					}
+				}
+				if after < 9000 {
+					t.Errorf("windows 20-29: admitted %d of a capacity of 10 000 asked for in full", after)
+				}
 			case "config-storm":
 				if rep.ConfigConvergenceMsP99 < 0 || rep.ConfigConvergenceMsP99 > boundConvergeMs {
 					t.Errorf("config_convergence_ms_p99 = %v, want in [0, %d]", rep.ConfigConvergenceMsP99, boundConvergeMs)

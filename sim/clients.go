@@ -88,6 +88,16 @@ func (r *runner) arrival(e event) {
 		}
 		return
 	}
+	if r.nodes[n].paused {
+		r.holdRequest(n, c)
+		return
+	}
+	r.decide(n, c)
+}
+
+// decide has node n decide one request of client c now, and counts it in
+// the window the node's mesh time names.
+func (r *runner) decide(n, c int) {
 	node := r.nodes[n].node
 	mesh := node.Now().UnixNano()
 	w := r.met.meshWindow(mesh)

@@ -364,14 +364,16 @@ func (p *plan) addClient(group string, s clientSpec) error {
 }
 
 // checkEvents validates each event and replays node states in time order,
-// so that a crash hits a running node, a restart a crashed one, and a
-// config update goes through a node that is up.
+// so that a crash hits a running node, a restart a crashed one, a pause a
+// running one, a resume a paused one, and a config update goes through a
+// node that is up and not paused.
 func (p *plan) checkEvents() error {
 	const (
 		absent = iota
 		up
 		crashed
 		gone
+		paused
 	)
 	state := make([]int, len(p.nodeIDs))
 	for i := 0; i < p.initial; i++ {
@@ -389,7 +391,8 @@ func (p *plan) checkEvents() error {
 		err := func() error {
 			n := 0
 			for _, set := range []bool{e.Partition != nil, e.Heal, e.Crash != "", e.Restart != "", e.Join != "",
-				e.Leave != "", e.SetWeight != nil, e.SetLimit != nil, e.SetDemand != nil, e.ConfigStorm != nil} {
+				e.Leave != "", e.SetWeight != nil, e.SetLimit != nil, e.SetDemand != nil, e.ConfigStorm != nil,
+				e.Pause != "", e.Resume != ""} {
 				if set {
 					n++
 				}
@@ -419,6 +422,9 @@ func (p *plan) checkEvents() error {
 				if err != nil {
 					return err
 				}
+				if state[i] == paused {
+					return fmt.Errorf("crash: node %q is paused (resume it first)", e.Crash)
+				}
 				if state[i] != up {
 					return fmt.Errorf("crash: node %q is not up", e.Crash)
 				}
@@ -434,10 +440,37 @@ func (p *plan) checkEvents() error {
 				state[i] = up
 			case e.Join != "":
 				state[p.nodeIndex[e.Join]] = up
+			case e.Pause != "":
+				i, err := node("pause", e.Pause)
+				if err != nil {
+					return err
+				}
+				switch state[i] {
+				case up:
+				case paused:
+					return fmt.Errorf("pause: node %q is already paused", e.Pause)
+				case crashed:
+					return fmt.Errorf("pause: node %q has crashed", e.Pause)
+				default:
+					return fmt.Errorf("pause: node %q is not up", e.Pause)
+				}
+				state[i] = paused
+			case e.Resume != "":
+				i, err := node("resume", e.Resume)
+				if err != nil {
+					return err
+				}
+				if state[i] != paused {
+					return fmt.Errorf("resume: node %q is not paused", e.Resume)
+				}
+				state[i] = up
 			case e.Leave != "":
 				i, err := node("leave", e.Leave)
 				if err != nil {
 					return err
+				}
+				if state[i] == paused {
+					return fmt.Errorf("leave: node %q is paused (resume it first)", e.Leave)
 				}
 				if state[i] != up {
 					return fmt.Errorf("leave: node %q is not up", e.Leave)
@@ -454,6 +487,9 @@ func (p *plan) checkEvents() error {
 				i, err := node("set_weight via", w.Via)
 				if err != nil {
 					return err
+				}
+				if state[i] == paused {
+					return fmt.Errorf("set_weight: via node %q is paused", w.Via)
 				}
 				if state[i] != up {
 					return fmt.Errorf("set_weight: via node %q is not up", w.Via)
@@ -472,6 +508,9 @@ func (p *plan) checkEvents() error {
 				i, err := node("set_limit via", l.Via)
 				if err != nil {
 					return err
+				}
+				if state[i] == paused {
+					return fmt.Errorf("set_limit: via node %q is paused", l.Via)
 				}
 				if state[i] != up {
 					return fmt.Errorf("set_limit: via node %q is not up", l.Via)

@@ -177,7 +177,8 @@ func (r *runner) finalConfigCheck() {
 	for _, id := range sortedKeys(r.truth) {
 		t := *r.truth[id]
 		for i, n := range r.nodes {
-			if n.state != stateUp {
+			if n.state != stateUp || n.paused {
+				// A node paused at the end cannot have heard the update.
 				continue
 			}
 			st, err := n.node.Client(id)

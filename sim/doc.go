@@ -2,8 +2,9 @@
 // real fairmesh.Nodes with a virtual clock (per-node skew and drift), a
 // simulated network (latency, jitter, loss, duplication, reordering,
 // partitions), memberlist-like failure detection, node crashes, restarts,
-// joins and leaves, client traffic and config updates, and measures what the
-// mesh admits against an ideal computed independently (ideal.go).
+// pauses (the process stopped, its clock running on), joins and leaves,
+// client traffic and config updates, and measures what the mesh admits
+// against an ideal computed independently (ideal.go).
 //
 // One seed is one run, bit for bit: a run uses no goroutines, never reads
 // the wall clock, draws every random number from a math/rand/v2 PCG stream

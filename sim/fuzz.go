@@ -3,8 +3,9 @@ package sim
 // The randomized fault search: scenarios drawn at random (mesh size,
 // clients, limits of every length, steady, Poisson and on/off demand,
 // latency, jitter, loss, duplication, skew and drift within the guard,
-// joins, leaves, crashes, restarts, partitions of random shapes and
-// lengths, heals, all at arbitrary instants), each run and checked; a
+// joins, leaves, crashes, restarts, pauses of random lengths paired with
+// their resumes, partitions of random shapes and lengths, heals, all at
+// arbitrary instants), each run and checked; a
 // failing one is shrunk to a smaller scenario that still fails, which
 // `fairmesh sim FILE` replays.
 
@@ -108,12 +109,13 @@ func Draw(seed uint64, i int) Scenario {
 }
 
 // drawEvents adds up to 6 membership and network events at random instants,
-// each valid for the node states at its time.
+// each valid for the node states at its time, and the resume of each pause.
 func drawEvents(rng *rand.Rand, sc *Scenario) {
 	const (
 		up = iota + 1
 		crashed
 		gone
+		paused
 	)
 	state := map[string]int{}
 	var names []string
@@ -129,7 +131,21 @@ func drawEvents(rng *rand.Rand, sc *Scenario) {
 	}
 	slices.Sort(times)
 	partitioned := time.Duration(-1)
+	susp, dead := 1500*time.Millisecond, 5*time.Second // the simulator's defaults
+	type resumeAt struct {
+		at   time.Duration
+		node string
+	}
+	var resumes []resumeAt // pending, in time order
+	resumeUntil := func(t time.Duration) {
+		for len(resumes) > 0 && resumes[0].at <= t {
+			sc.Events = append(sc.Events, Event{At: Duration(resumes[0].at), Resume: resumes[0].node})
+			state[resumes[0].node] = up
+			resumes = resumes[1:]
+		}
+	}
 	for _, at := range times {
+		resumeUntil(at)
 		var ups, down []string
 		for _, id := range names {
 			switch state[id] {
@@ -167,11 +183,23 @@ func drawEvents(rng *rand.Rand, sc *Scenario) {
 				e.Partition[i%groups] = append(e.Partition[i%groups], id)
 			}
 			partitioned = at
+		case k == 5 && len(ups) > 2:
+			// A pause shorter or longer than the dead timeout, resumed at
+			// least 2 s before the end so that the backlog is decided.
+			length := susp + dead + 500*time.Millisecond + time.Duration(rng.Int64N(int64(14*time.Second)))
+			if rng.IntN(2) == 0 {
+				length = 200*time.Millisecond + time.Duration(rng.Int64N(int64(susp+dead-time.Second)))
+			}
+			e.Pause = ups[rng.IntN(len(ups))]
+			state[e.Pause] = paused
+			resumes = append(resumes, resumeAt{min(at+length, sc.Duration.D()-2*time.Second), e.Pause})
+			slices.SortStableFunc(resumes, func(a, b resumeAt) int { return int(a.at - b.at) })
 		default:
 			continue
 		}
 		sc.Events = append(sc.Events, e)
 	}
+	resumeUntil(sc.Duration.D())
 }
 
 // Failures lists what a run of sc broke: its violations, and the fairness
@@ -243,12 +271,13 @@ func Shrink(sc Scenario, runs int) Scenario {
 	for progress := true; progress && runs > 0; {
 		progress = false
 		for i := len(sc.Events) - 1; i >= 0; i-- {
-			if sc.Events[i].Heal {
+			if i >= len(sc.Events) || sc.Events[i].Heal || sc.Events[i].Resume != "" {
 				// Without its heal a partition would outlast the span the
 				// scenario exempts: a failure of the shrinking, not the mesh.
+				// A resume goes with its pause.
 				continue
 			}
-			progress = try(func(s *Scenario) bool { s.Events = slices.Delete(s.Events, i, i+1); return true }) || progress
+			progress = try(func(s *Scenario) bool { s.Events = dropEvent(s.Events, i); return true }) || progress
 		}
 		for i := len(sc.Clients) - 1; i >= 0 && len(sc.Clients) > 1; i-- {
 			progress = try(func(s *Scenario) bool { s.Clients = slices.Delete(s.Clients, i, i+1); return true }) || progress
@@ -301,6 +330,19 @@ func Shrink(sc Scenario, runs int) Scenario {
 	}
 	sc.Name = strings.TrimSuffix(sc.Name, "-shrunk") + "-shrunk"
 	return sc
+}
+
+// dropEvent deletes event i, and with a pause the resume that ends it.
+func dropEvent(evs []Event, i int) []Event {
+	if id := evs[i].Pause; id != "" {
+		for j := i + 1; j < len(evs); j++ {
+			if evs[j].Resume == id {
+				evs = slices.Delete(evs, j, j+1)
+				break
+			}
+		}
+	}
+	return slices.Delete(evs, i, i+1)
 }
 
 // cloneScenario deep-copies what Shrink changes.

@@ -10,14 +10,19 @@ import (
 // detector, which slows each run tenfold). Every failure is logged with
 // the scenario that replays it.
 //
-// knownFuzzFailures is how many of seed 1's first 40 scenarios the search
-// still fails on: none today. A ratchet: a regression that adds a failure
-// fails this test.
+// knownFuzzFailures lists which of seed 1's first 40 scenarios the search
+// still fails on. A ratchet: a regression that adds a failure fails this
+// test, and so does a fix that leaves one passing (remove it here).
+//
+// Known today: none. (Before leases, 0, 5, 6 and 22 failed: a node
+// paused for longer than the dead timeout decided its backlog, on resume,
+// with a share the others had reclaimed.)
 const (
-	fuzzSearchSeed    = 1
-	fuzzSearchCount   = 40
-	knownFuzzFailures = 0
+	fuzzSearchSeed  = 1
+	fuzzSearchCount = 40
 )
+
+var knownFuzzFailures = map[int]bool{}
 
 func TestFuzzSearch(t *testing.T) {
 	if testing.Short() {
@@ -27,21 +32,28 @@ func TestFuzzSearch(t *testing.T) {
 	if raceEnabled {
 		count = 8
 	}
-	failed := 0
+	failed, known := 0, 0
 	err := Search(fuzzSearchSeed, count, 0, func(c FuzzCase) {
-		if len(c.Failures) > 0 {
+		if knownFuzzFailures[c.Index] {
+			known++
+		}
+		switch {
+		case len(c.Failures) > 0 && !knownFuzzFailures[c.Index]:
 			failed++
-			t.Logf("seed %d scenario %d (%s, replay: fairmesh sim --fuzz %d --seed %d) failed:\n  %s",
+			t.Errorf("seed %d scenario %d (%s, replay: fairmesh sim --fuzz %d --seed %d) failed:\n  %s",
 				fuzzSearchSeed, c.Index, c.Scenario.Name, c.Index+1, fuzzSearchSeed, strings.Join(c.Failures, "\n  "))
+		case len(c.Failures) > 0:
+			failed++
+			t.Logf("seed %d scenario %d (%s) failed, as known:\n  %s",
+				fuzzSearchSeed, c.Index, c.Scenario.Name, strings.Join(c.Failures, "\n  "))
+		case knownFuzzFailures[c.Index]:
+			t.Errorf("seed %d scenario %d (%s) now passes: remove it from knownFuzzFailures", fuzzSearchSeed, c.Index, c.Scenario.Name)
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if failed > knownFuzzFailures {
-		t.Errorf("%d of %d drawn scenarios failed; %d were known", failed, count, knownFuzzFailures)
-	}
-	t.Logf("%d of %d drawn scenarios failed (%d known)", failed, count, knownFuzzFailures)
+	t.Logf("%d of %d drawn scenarios failed (%d known)", failed, count, known)
 }
 
 // The same (seed, index) draws the same scenario, every drawn scenario is

@@ -56,6 +56,15 @@ func TestLoadRejects(t *testing.T) {
 		{"duplicate client", `{"name":"x","duration":"10s","nodes":1,"clients":[{"id":"a","demand":1},{"id":"a","demand":2}]}`, "twice"},
 		{"negative weight", `{"name":"x","duration":"10s","nodes":1,"clients":[{"id":"a","weight":-1,"demand":1}]}`, "weight"},
 		{"join of an existing node", base + `,"events":[{"at":"1s","join":"n2"}]}`, "already exists"},
+		{"pause of an unknown node", base + `,"events":[{"at":"1s","pause":"n9"}]}`, `pause: unknown node "n9"`},
+		{"pause of a paused node", base + `,"events":[{"at":"1s","pause":"n1"},{"at":"2s","pause":"n1"}]}`, `pause: node "n1" is already paused`},
+		{"pause of a crashed node", base + `,"events":[{"at":"1s","crash":"n1"},{"at":"2s","pause":"n1"}]}`, `pause: node "n1" has crashed`},
+		{"resume of a running node", base + `,"events":[{"at":"1s","resume":"n2"}]}`, `resume: node "n2" is not paused`},
+		{"resume of an unknown node", base + `,"events":[{"at":"1s","resume":"n7"}]}`, `resume: unknown node "n7"`},
+		{"resume twice", base + `,"events":[{"at":"1s","pause":"n1"},{"at":"2s","resume":"n1"},{"at":"3s","resume":"n1"}]}`, "is not paused"},
+		{"crash of a paused node", base + `,"events":[{"at":"1s","pause":"n3"},{"at":"2s","crash":"n3"}]}`, "paused (resume it first)"},
+		{"update through a paused node", base + `,"events":[{"at":"1s","pause":"n2"},{"at":"2s","set_weight":{"client":"a","weight":5,"via":"n2"}}]}`, `via node "n2" is paused`},
+		{"pause and crash in one event", base + `,"events":[{"at":"1s","pause":"n1","crash":"n2"}]}`, "exactly one action"},
 		{"storm weights reversed", base + `,"events":[{"at":"1s","config_storm":{"rate_per_s":10,"until":"2s","clients":3,"weights":[5,1]}}]}`, "weights"},
 		{"trailing data", `{"name":"x","duration":"10s","nodes":1,"clients":[]} {}`, "trailing"},
 		{"no name", `{"duration":"10s","nodes":1,"clients":[]}`, "name"},
@@ -76,7 +85,7 @@ func TestLoadRejects(t *testing.T) {
 
 func TestBuiltinsLoad(t *testing.T) {
 	names := BuiltinNames()
-	want := []string{"bursty", "churn", "churn-offset", "config-storm", "crash", "crash-long-window", "crash-offset", "heal-loss", "hot-client", "leave-shift", "many-clients", "partition", "partition-available", "partition-long", "partition-three-ways", "skew", "steady", "tiny-clients", "zero-weight"}
+	want := []string{"bursty", "churn", "churn-offset", "config-storm", "crash", "crash-long-window", "crash-offset", "heal-loss", "hot-client", "leave-shift", "many-clients", "partition", "partition-available", "partition-long", "partition-three-ways", "pause", "skew", "steady", "tiny-clients", "zero-weight"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("BuiltinNames() = %v, want %v", names, want)
 	}

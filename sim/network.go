@@ -109,13 +109,24 @@ func (r *runner) deliver(e event) {
 		r.drop(from, to, e.pkt.class, "partition")
 		return
 	}
+	if dst.paused {
+		r.holdPacket(from, to, e.pkt)
+		return
+	}
+	r.handPacket(from, to, e.pkt)
+}
+
+// handPacket gives a packet that reached node to's process to its Node,
+// and answers a push request.
+func (r *runner) handPacket(from, to int, pkt *packet) {
+	dst := r.nodes[to]
 	r.tr.begin(trDeliver, r.now)
 	r.tr.int(int64(from))
 	r.tr.int(int64(to))
-	r.tr.int(int64(e.pkt.class))
+	r.tr.int(int64(pkt.class))
 	r.tr.end()
 	r.heard(to, from)
-	for _, b := range e.pkt.payloads {
+	for _, b := range pkt.payloads {
 		if err := dst.node.Receive(r.nodes[from].id, b); err != nil {
 			r.receiveErrors++
 			r.tr.begin(trReceiveErr, r.now)
@@ -124,7 +135,7 @@ func (r *runner) deliver(e event) {
 			r.tr.end()
 		}
 	}
-	if e.pkt.class == pktPushReq && r.nodes[from].state == stateUp {
+	if pkt.class == pktPushReq && r.nodes[from].state == stateUp {
 		r.send(to, from, pktPushResp, dst.node.FullState())
 	}
 }

@@ -35,6 +35,11 @@ type simNode struct {
 	gen   uint32 // incarnation: bumped at each start
 	node  *fairmesh.Node
 	clock *nodeClock
+	// paused: the node is up but its process is stopped (pause.go); what
+	// reaches it waits in held, in arrival order.
+	paused             bool
+	held               []heldItem
+	heldPkts, heldReqs int
 }
 
 // runner is one run in progress. Everything happens on the caller's
@@ -122,6 +127,7 @@ func Run(sc Scenario) (*Report, error) {
 		return nil, r.q.err
 	}
 	r.advance(p.duration)
+	r.abandonHeld()
 	return r.report(), nil
 }
 
@@ -245,14 +251,24 @@ func (r *runner) live(i int, gen uint32) bool {
 	return sn.state == stateUp && sn.gen == gen
 }
 
-// tick is one gossip interval of node i.
+// tick is one gossip interval of node i. A paused node's ticker keeps its
+// phase but does nothing (pause.go).
 func (r *runner) tick(e event) {
 	i := int(e.node)
 	if !r.live(i, e.gen) {
 		return
 	}
-	sn := r.nodes[i]
 	r.q.push(event{at: r.now + r.p.gossip, kind: evTick, node: e.node, gen: e.gen})
+	if r.nodes[i].paused {
+		return
+	}
+	r.gossipTick(i)
+}
+
+// gossipTick is what node i does at a tick: age its views, Tick, send,
+// heartbeat, check its invariants.
+func (r *runner) gossipTick(i int) {
+	sn := r.nodes[i]
 	r.ageViews(i)
 	msgs := sn.node.Tick(sn.clock.Now())
 	r.scratch = r.sees(i, r.scratch)
@@ -292,6 +308,9 @@ func (r *runner) pushPull(e event) {
 		return
 	}
 	r.q.push(event{at: r.now + r.p.pushPull, kind: evPushPull, node: e.node, gen: e.gen})
+	if r.nodes[i].paused {
+		return
+	}
 	r.scratch = r.aliveSeen(i, r.scratch)
 	if len(r.scratch) == 0 {
 		return
@@ -340,7 +359,10 @@ func (r *runner) scenarioEvent(k int) {
 		for j, sn := range r.nodes {
 			if j != i && sn.state == stateUp {
 				r.introduce(i, j)
-				r.introduce(j, i)
+				if !sn.paused {
+					// A paused node learns of it when it hears from it.
+					r.introduce(j, i)
+				}
 			}
 		}
 	case e.Leave != "":
@@ -350,7 +372,8 @@ func (r *runner) scenarioEvent(k int) {
 		r.tr.int(int64(i))
 		r.tr.end()
 		for j, sn := range r.nodes {
-			if j != i && sn.state == stateUp && r.views[j][i].known {
+			if j != i && sn.state == stateUp && !sn.paused && r.views[j][i].known {
+				// A paused node sees the leave when it resumes.
 				r.setView(j, i, fairmesh.MemberLeft)
 			}
 		}
@@ -376,6 +399,10 @@ func (r *runner) scenarioEvent(k int) {
 		r.tr.end()
 	case e.ConfigStorm != nil:
 		r.q.push(event{at: r.now, kind: evStorm, idx: int32(k)})
+	case e.Pause != "":
+		r.pause(p.nodeIndex[e.Pause])
+	case e.Resume != "":
+		r.resume(p.nodeIndex[e.Resume])
 	}
 }
 
@@ -383,6 +410,10 @@ func (r *runner) scenarioEvent(k int) {
 func (r *runner) update(id string, via int, weight, rate *int, period int64) {
 	if r.nodes[via].state != stateUp {
 		r.violation(via, fmt.Sprintf("config update of %q through a node that is down", id))
+		return
+	}
+	if r.nodes[via].paused {
+		r.violation(via, fmt.Sprintf("config update of %q through a node that is paused", id))
 		return
 	}
 	r.updates++
@@ -396,14 +427,15 @@ func (r *runner) storm(e event) {
 	if next := r.now + max(gap, 1); next <= int64(s.Until) {
 		r.q.push(event{at: next, kind: evStorm, idx: e.idx})
 	}
-	if r.upCount == 0 {
+	running := r.upCount - r.pausedCount()
+	if running == 0 {
 		return
 	}
 	id := fmt.Sprintf("%s%d", stormPrefix(s), r.stormRng.IntN(s.Clients))
 	w := s.Weights[0] + r.stormRng.IntN(s.Weights[1]-s.Weights[0]+1)
-	k := r.stormRng.IntN(r.upCount)
+	k := r.stormRng.IntN(running)
 	for i, sn := range r.nodes {
-		if sn.state != stateUp {
+		if sn.state != stateUp || sn.paused {
 			continue
 		}
 		if k == 0 {

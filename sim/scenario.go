@@ -29,6 +29,15 @@ const (
 	MaxDemand = 1_000_000
 	// MaxStormRate bounds a config storm's updates per second.
 	MaxStormRate = 100_000
+	// MaxPausedPackets bounds the packets a paused node's receive buffer
+	// holds; later ones are dropped, as a full socket buffer drops them.
+	// 256 is about what Linux's default 208 KiB UDP receive buffer holds
+	// of small datagrams (each charged its ~800-byte kernel truesize).
+	MaxPausedPackets = 256
+	// MaxPausedRequests bounds the requests waiting at a paused node (its
+	// listen backlog); later ones are refused at once and count as denied
+	// where they arrive.
+	MaxPausedRequests = 4096
 )
 
 // Scenario is one simulation: the mesh, its network, its clients and what
@@ -150,6 +159,13 @@ type Event struct {
 	SetLimit    *SetLimit    `json:"set_limit,omitempty"`
 	SetDemand   *SetDemand   `json:"set_demand,omitempty"`
 	ConfigStorm *ConfigStorm `json:"config_storm,omitempty"`
+
+	// Pause stops a node's process (docker pause, a stopped VM, a long GC
+	// pause): no ticks, packets wait in its receive buffer, requests wait
+	// undecided, while its clock runs on. Resume starts it again
+	// (README.md: "Pause and resume").
+	Pause  string `json:"pause,omitempty"`
+	Resume string `json:"resume,omitempty"`
 }
 
 // SetWeight updates a client's weight through node Via.

@@ -23,6 +23,9 @@ const (
 	trReceiveErr
 	trViolation
 	trDemand
+	trPause
+	trResume
+	trRefused // a request refused at a paused node's full backlog
 )
 
 // trace hashes every event of a run into one digest. Records are binary

@@ -39,8 +39,8 @@ The same scenario and seed give the same run, bit for bit: compare digests.
 
 With --fuzz N, it instead draws N random scenarios from --seed (mesh sizes,
 clients, limits from 100ms to 1h, steady, Poisson and on/off demand, loss,
-duplication, skew, drift, joins, leaves, crashes, restarts, partitions and
-heals at arbitrary instants), runs each, and checks it: no over-admission in
+duplication, skew, drift, joins, leaves, crashes, restarts, pauses and
+resumes, partitions and heals at arbitrary instants), runs each, and checks it: no over-admission in
 any window or any client window, no broken invariant, and fairness and
 utilization bounds over stable windows when there is no partition. Each
 failing scenario is shrunk and written to --out as a JSON file that
