@@ -103,10 +103,13 @@ func (t *Tally) Admitted(w int64, keep func(client, node string) bool) int64 {
 
 // Attempts returns, per client, the decisions (admitted and denied) in
 // window w: the demand the load generator offered, as answered.
-func (t *Tally) Attempts(w int64) map[string]int64 {
+func (t *Tally) Attempts(w int64) map[string]int64 { return t.AttemptsOf(w, nil) }
+
+// AttemptsOf is Attempts over the nodes keep accepts (all when nil).
+func (t *Tally) AttemptsOf(w int64, keep func(node string) bool) map[string]int64 {
 	out := map[string]int64{}
 	for k, c := range t.cells {
-		if k.Window == w {
+		if k.Window == w && (keep == nil || keep(k.Node)) {
 			out[k.Client] += c.Admitted + c.Denied
 		}
 	}
@@ -200,9 +203,13 @@ func overPct(got, capacity int64) float64 {
 
 // Ideal is what a perfect limiter admits in window w: the demand offered
 // (each client's attempts, capped at its own limit), at most the capacity.
-func Ideal(t *Tally, w int64, b Bounds) int64 {
+func Ideal(t *Tally, w int64, b Bounds) int64 { return SideIdeal(t, w, b, nil) }
+
+// SideIdeal is Ideal over the decisions of the nodes keep accepts (all
+// when nil): what a side of a split could serve of what it was asked.
+func SideIdeal(t *Tally, w int64, b Bounds, keep func(node string) bool) int64 {
 	var want int64
-	for c, n := range t.Attempts(w) {
+	for c, n := range t.AttemptsOf(w, keep) {
 		if l, ok := b.Limits[c]; ok {
 			n = min(n, l)
 		}
@@ -309,12 +316,14 @@ func MeanOver(t *Tally, s Span, b Bounds) float64 {
 }
 
 // MajorityShare is the mean, over the windows of s, of what the nodes in
-// side admitted over the ideal of the window; -1 when s has no window.
+// side admitted over the side's own ideal in the window (what it could
+// serve of what its nodes were asked: the other side's requests are not
+// its to serve); -1 when s has no window.
 func MajorityShare(t *Tally, s Span, side map[string]bool, b Bounds) float64 {
 	var sum float64
 	n := 0
 	for _, w := range t.Windows(s) {
-		ideal := Ideal(t, w, b)
+		ideal := SideIdeal(t, w, b, func(node string) bool { return side[node] })
 		if ideal == 0 {
 			continue
 		}

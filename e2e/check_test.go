@@ -151,6 +151,13 @@ func TestMajorityShareCountsOnlyTheSide(t *testing.T) {
 	if got := MajorityShare(h, Span{5 * sec, 6 * sec}, side, bounds); got != -1 {
 		t.Fatalf("share of no window %v", got)
 	}
+	// The side was asked for 600 of a capacity of 1000 while the other
+	// side was asked for 1000 more: serving 570 is 95% of what it could.
+	admit(h, 2*sec, "gold", "n2", 570, 30)
+	admit(h, 2*sec, "gold", "n5", 0, 1000)
+	if got := MajorityShare(h, Span{2 * sec, 3 * sec}, side, bounds); got != 0.95 {
+		t.Fatalf("share %v, want 570 of the side's own 600", got)
+	}
 }
 
 func TestConfigsAgree(t *testing.T) {
