@@ -39,6 +39,7 @@ type Node struct {
 	nextMaintain atomic.Int64 // mesh time of the next inline maintenance
 	overflowed   atomic.Uint64
 	returned     atomic.Uint64 // requests given back by Return
+	confVersion  atomic.Uint64 // see ConfigVersion
 
 	mu   sync.Mutex // guards everything below
 	hlc  *crdt.HLC
