@@ -79,6 +79,9 @@ with an error naming it: fix or remove the file.`,
 				f.cfg.NodeID = defaultNodeID()
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if f.dataDir == "" && !cmd.Flags().Changed("data-dir") {
+				log.Warn("neither $XDG_STATE_HOME nor $HOME is set: weights and limits will not survive a restart (set --data-dir)")
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, f, log)
