@@ -85,6 +85,8 @@ func TestServeRefusesACorruptConfigFile(t *testing.T) {
 		"truncated":     `{"version":1,"registers":[{"client":"a","kind":"wei`,
 		"wrong version": `{"version":2,"registers":[]}`,
 		"invalid entry": `{"version":1,"registers":[{"client":"a","kind":"weight","weight":-3,"stamp_wall_ns":1,"stamp_logical":0,"node":"n"}]}`,
+		// Decodes, but the node refuses it: it would win every update.
+		"stamped in the future": `{"version":1,"registers":[{"client":"a","kind":"weight","weight":3,"stamp_wall_ns":9000000000000000000,"stamp_logical":0,"node":"n"}]}`,
 	} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, configFileName)
