@@ -18,6 +18,8 @@ import (
 // that a mesh whose nodes all stop at once comes back with its config.
 const (
 	configFileName = "config.json"
+	// lockFileName is held locked while a serve uses the directory.
+	lockFileName = "lock"
 	// tempPrefix names the files a save writes before renaming them over
 	// the config file; one left by a crash is removed at the next start.
 	tempPrefix = configFileName + ".tmp-"
@@ -48,30 +50,47 @@ func defaultDataDir(euid int, getenv func(string) string) string {
 // goroutine at a time: serve's, then the saver's.
 type dataDir struct {
 	dir  string
-	path string // the config file
+	path string   // the config file
+	lock *os.File // nil where locks are not supported
 	// beforeRename, when set, runs between writing the temp file and
 	// renaming it: tests make it fail to stand for a crash.
 	beforeRename func() error
 }
 
-// openDataDir creates dir (0700) if it is missing and removes the temp
-// files a crashed save left behind.
+// openDataDir creates dir (0700) if it is missing, locks it against
+// another serve, and removes the temp files a crashed save left behind.
+// Close releases the lock.
 func openDataDir(dir string) (*dataDir, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	lock, err := lockDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	d := &dataDir{dir: dir, path: filepath.Join(dir, configFileName), lock: lock}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
+		d.Close()
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), tempPrefix) {
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				d.Close()
 				return nil, fmt.Errorf("data directory: removing a leftover temp file: %w", err)
 			}
 		}
 	}
-	return &dataDir{dir: dir, path: filepath.Join(dir, configFileName)}, nil
+	return d, nil
+}
+
+// Close releases the directory's lock. The dataDir is not used after.
+func (d *dataDir) Close() error {
+	if d.lock == nil {
+		return nil
+	}
+	return d.lock.Close()
 }
 
 // load reads the config file: none when there is no file yet. A file that

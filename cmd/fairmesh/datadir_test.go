@@ -46,6 +46,7 @@ func TestDataDirSavesAndLoads(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state", "fairmesh")
 	d, err := openDataDir(dir)
 	require.NoError(t, err)
+	defer d.Close()
 	st, err := os.Stat(dir)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm(), "created private")
@@ -61,8 +62,25 @@ func TestDataDirSavesAndLoads(t *testing.T) {
 	assert.Equal(t, sampleRegisters(3), rs)
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	require.Len(t, ents, 1, "no temp file left")
-	assert.Equal(t, configFileName, ents[0].Name())
+	for _, e := range ents {
+		assert.Contains(t, []string{configFileName, lockFileName}, e.Name(), "no temp file left")
+	}
+}
+
+// A second serve on the same directory is refused until the first is done.
+func TestDataDirIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openDataDir(dir)
+	require.NoError(t, err)
+	if d.lock == nil {
+		t.Skip("no directory locks on this platform")
+	}
+	_, err = openDataDir(dir)
+	require.ErrorContains(t, err, "in use")
+	require.NoError(t, d.Close())
+	d, err = openDataDir(dir)
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
 }
 
 // A save that fails between writing the temp file and the rename, as a
@@ -84,10 +102,12 @@ func TestDataDirSaveIsAtomic(t *testing.T) {
 	assert.Equal(t, sampleRegisters(2), rs, "the old file is intact")
 
 	// What a crash leaves: a partial temp file next to the old one.
+	require.NoError(t, d.Close())
 	leftover := filepath.Join(dir, tempPrefix+"123")
 	require.NoError(t, os.WriteFile(leftover, []byte(`{"version":1,"regis`), 0o600))
 	d, err = openDataDir(dir)
 	require.NoError(t, err)
+	defer d.Close()
 	assert.NoFileExists(t, leftover)
 	rs, err = d.load()
 	require.NoError(t, err)
@@ -108,6 +128,7 @@ func TestDataDirRefusesACorruptFile(t *testing.T) {
 		dir := t.TempDir()
 		d, err := openDataDir(dir)
 		require.NoError(t, err)
+		require.NoError(t, d.Close())
 		require.NoError(t, os.WriteFile(d.path, data, 0o600))
 		rs, err := d.load()
 		require.Error(t, err, name)
@@ -121,6 +142,7 @@ func TestDataDirRefusesACorruptFile(t *testing.T) {
 func TestKeepSavesChangesAndOnStop(t *testing.T) {
 	d, err := openDataDir(t.TempDir())
 	require.NoError(t, err)
+	defer d.Close()
 	n, err := fairmesh.NewNode(fairmesh.Config{NodeID: "k"})
 	require.NoError(t, err)
 	stop, done := make(chan struct{}), make(chan error, 1)

@@ -158,6 +158,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		if dd, err = openDataDir(f.dataDir); err != nil {
 			return err
 		}
+		defer dd.Close() // after the final save: deferred first
 		if loaded, err = dd.load(); err != nil {
 			return err
 		}

@@ -62,6 +62,13 @@ func TestServeKeepsConfigAcrossRestarts(t *testing.T) {
 	assert.FileExists(t, filepath.Join(dir, configFileName))
 
 	url, stop = serveOnce(t, dir)
+	// A second node on the same directory would load this one's config.
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	assert.Equal(t, 1, run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--data-dir", dir}, &out, &errb))
+	assert.Contains(t, errb.String(), "in use")
+
 	r := cli(t, "clients", "gold", "--node", url, "--json")
 	require.Equal(t, 0, r.code, r.stderr)
 	c := parse[httpapi.Client](t, r)
