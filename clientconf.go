@@ -168,6 +168,7 @@ var errTooManyConfigured = errors.New("fairmesh: MaxClients clients are configur
 // configChanged queues the client's registers for gossip and re-derives
 // its policy now, so that a lowered limit binds from the next decision.
 func (n *Node) configChanged(h uint64, limit bool) {
+	n.confVersion.Add(1)
 	n.pendingConf[h] = resends
 	n.alloc.dirty = true
 	if limit {
@@ -190,4 +191,32 @@ func (n *Node) unpin(h uint64) {
 			}
 		}
 	}
+}
+
+// validate checks a config entry from outside the node, a peer's or a
+// saved file's, past what decoding checked already: every source of
+// registers refuses the same entries.
+func (c wireConfig) validate() error {
+	if err := ValidateClientID(c.id); err != nil {
+		return err
+	}
+	if len(c.node) > MaxClientIDLen {
+		return fmt.Errorf("fairmesh: node ID is longer than %d bytes", MaxClientIDLen)
+	}
+	if c.stamp.IsZero() {
+		return errors.New("fairmesh: config entry without a stamp")
+	}
+	switch c.kind {
+	case kindWeight:
+		if c.v1 < 0 || c.v1 > MaxWeight || c.v2 != 0 {
+			return fmt.Errorf("fairmesh: weight %d is outside [0, %d]", c.v1, MaxWeight)
+		}
+	case kindLimit:
+		if c.v1 < 0 || c.v1 > MaxRate || c.v2 < int64(MinPeriod) || c.v2 > int64(MaxPeriod) {
+			return fmt.Errorf("fairmesh: limit %d per %dns is out of range", c.v1, c.v2)
+		}
+	default:
+		return fmt.Errorf("fairmesh: unknown config kind %d", c.kind)
+	}
+	return nil
 }

@@ -40,9 +40,10 @@ type Node struct {
 	// leaseUntil is the mesh time at which the lease runs out (MaxInt64:
 	// none to run out); the fast path checks it so that a node that was
 	// paused fences before it decides anything.
-	leaseUntil atomic.Int64
-	overflowed atomic.Uint64
-	returned   atomic.Uint64 // requests given back by Return
+	leaseUntil  atomic.Int64
+	overflowed  atomic.Uint64
+	returned    atomic.Uint64 // requests given back by Return
+	confVersion atomic.Uint64 // see ConfigVersion
 
 	mu   sync.Mutex // guards everything below
 	hlc  *crdt.HLC

@@ -122,6 +122,7 @@ func (n *Node) mergeConfig(c wireConfig) {
 		changed = cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{Rate: int(c.v1), Period: time.Duration(c.v2)}, Stamp: c.stamp, Node: c.node})
 	}
 	if changed {
+		n.confVersion.Add(1)
 		n.alloc.dirty = true
 		if c.kind == kindLimit {
 			n.unpin(h)

@@ -373,22 +373,7 @@ func decodeConfig(r *wireReader) (wireConfig, error) {
 	if c.node, err = r.str(MaxClientIDLen); err != nil {
 		return c, err
 	}
-	if c.stamp.IsZero() {
-		return c, errors.New("fairmesh: config entry without a stamp")
-	}
-	switch c.kind {
-	case kindWeight:
-		if c.v1 < 0 || c.v1 > MaxWeight || c.v2 != 0 {
-			return c, fmt.Errorf("fairmesh: weight %d is outside [0, %d]", c.v1, MaxWeight)
-		}
-	case kindLimit:
-		if c.v1 < 0 || c.v1 > MaxRate || c.v2 < int64(MinPeriod) || c.v2 > int64(MaxPeriod) {
-			return c, fmt.Errorf("fairmesh: limit %d per %dns is out of range", c.v1, c.v2)
-		}
-	default:
-		return c, fmt.Errorf("fairmesh: unknown config kind %d", c.kind)
-	}
-	return c, nil
+	return c, c.validate()
 }
 
 // decodeView reads a view entry of n fields: the sender's incarnation,

@@ -256,7 +256,7 @@ func startServe(t *testing.T, ctx context.Context, bin, id string, args ...strin
 			p.url = "http://" + args[i+1]
 		}
 	}
-	p.cmd = exec.CommandContext(ctx, bin, append([]string{"serve", "--node-id", id}, args...)...)
+	p.cmd = exec.CommandContext(ctx, bin, append([]string{"serve", "--node-id", id, "--data-dir", t.TempDir()}, args...)...)
 	p.cmd.Env = cleanEnv()
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = p.stderr

@@ -37,6 +37,7 @@ const (
 type serveFlags struct {
 	addr       string
 	adminToken string
+	dataDir    string
 	cfg        fairmesh.Config
 	mesh       meshFlags
 }
@@ -59,7 +60,12 @@ To form a mesh, start every node with --join listing the others (host:port
 of their --bind or --advertise), the same --capacity and the same gossip
 key; each node retries the join in the background until one answers. Set
 --advertise to an address the others can reach: when binding 0.0.0.0 the
-node guesses a private address, which may be the wrong one.`,
+node guesses a private address, which may be the wrong one.
+
+Weights and limits set through the API, here or anywhere in the mesh, are
+saved in --data-dir and loaded at the next start, so that they survive
+every node stopping at once. A config file that cannot be read stops serve
+with an error naming it: fix or remove the file.`,
 		Example: `  fairmesh serve
   fairmesh serve --capacity 1000 --default-rate 100 --admin-token "$TOKEN"
   FAIRMESH_GOSSIP_KEY=$(cat mesh.key) fairmesh serve --node-id a --capacity 1000 \
@@ -73,6 +79,9 @@ node guesses a private address, which may be the wrong one.`,
 				f.cfg.NodeID = defaultNodeID()
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if f.dataDir == "" && !cmd.Flags().Changed("data-dir") {
+				log.Warn("neither $XDG_STATE_HOME nor $HOME is set: weights and limits will not survive a restart (set --data-dir)")
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return serve(ctx, f, log)
@@ -81,6 +90,7 @@ node guesses a private address, which may be the wrong one.`,
 	d := gossip.DefaultConfig()
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "http", "127.0.0.1:8080", "address to serve the HTTP API on")
+	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(os.Geteuid(), os.Getenv), "directory keeping the clients' weights and limits across restarts, created if missing (\"\": keep nothing)")
 	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token required to change configuration (default $FAIRMESH_ADMIN_TOKEN; none: open)")
 	fl.StringVar(&f.cfg.NodeID, "node-id", "", "this node's unique, stable name in the mesh (default the host name)")
 	fl.IntVar(&f.cfg.Capacity, "capacity", 0, "requests per --capacity-period shared by all clients by weight, mesh-wide (0: no shared capacity)")
@@ -142,6 +152,19 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	}
 	cfg.Logger = log
 
+	// The config file before anything binds: a bad one stops serve here.
+	var dd *dataDir
+	var loaded []fairmesh.ConfigRegister
+	if f.dataDir != "" {
+		if dd, err = openDataDir(f.dataDir); err != nil {
+			return err
+		}
+		defer dd.Close() // after the final save: deferred first
+		if loaded, err = dd.load(); err != nil {
+			return err
+		}
+	}
+
 	// HTTP first: a taken port fails before the node joins anyone.
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -158,6 +181,26 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return err
 	}
 	defer mesh.Close() // on the error paths; Close is idempotent
+
+	stopSaving := func() error { return nil }
+	if dd != nil {
+		// Before HTTP serves: no request is decided without the saved
+		// config. What the mesh sent meanwhile merges by stamp all the same.
+		if err := mesh.Node().MergeConfigRegisters(loaded); err != nil {
+			ln.Close()
+			return fmt.Errorf("%s: %w (fix or remove the file)", dd.path, err)
+		}
+		log.Info("config loaded", "file", dd.path, "registers", len(loaded))
+		stop, saved := make(chan struct{}), make(chan error, 1)
+		// From version 0: the first save also writes back what was loaded,
+		// with whatever the mesh merged before the load.
+		go func() { saved <- dd.keep(stop, mesh.Node(), 0, saveInterval, log) }()
+		stopSaving = sync.OnceValue(func() error {
+			close(stop)
+			return <-saved
+		})
+		defer stopSaving()
+	}
 
 	srv := &http.Server{
 		Handler: httpapi.New(mesh.Node(), httpapi.Options{
@@ -176,7 +219,8 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 
 	log.Info("fairmesh serving", "url", "http://"+ln.Addr().String(), "node_id", cfg.NodeID,
 		"gossip", mesh.Addr(), "join", strings.Join(cfg.Join, ","), "encrypted", len(cfg.SecretKey) > 0,
-		"capacity", cfg.Node.Capacity, "default_rate", cfg.Node.DefaultRate, "admin_token", f.adminToken != "")
+		"capacity", cfg.Node.Capacity, "default_rate", cfg.Node.DefaultRate, "admin_token", f.adminToken != "",
+		"data_dir", f.dataDir)
 	if f.adminToken == "" && !isLoopback(ln.Addr()) {
 		log.Warn("serving on a non-loopback address without --admin-token: anyone who reaches it can change limits")
 	}
@@ -217,6 +261,10 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	// already left (its slices would be reclaimed by the others).
 	if err := mesh.Close(); err != nil {
 		log.Warn("leaving the mesh", "err", err)
+	}
+	// Last: the final save holds everything the node learnt.
+	if err := stopSaving(); err != nil {
+		serveErr = errors.Join(serveErr, err)
 	}
 	if serveErr != nil {
 		return serveErr

@@ -40,11 +40,12 @@ func TestServeAnswersAndShutsDownCleanly(t *testing.T) {
 	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	dataDir := t.TempDir()
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--node-id", "s1",
-			"--capacity", "100", "--default-rate", "2"}, &stdout, &stderr)
+			"--data-dir", dataDir, "--capacity", "100", "--default-rate", "2"}, &stdout, &stderr)
 	}()
 
 	urlRE := regexp.MustCompile(`url=(http://\S+)`)
@@ -114,7 +115,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		// A config wrongly accepted would serve until the deadline.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		var out, errb bytes.Buffer
-		code := run(ctx, args, &out, &errb)
+		code := run(ctx, append(args, "--data-dir", t.TempDir()), &out, &errb)
 		cancel()
 		assert.Equal(t, 1, code, "%v", args)
 		assert.Contains(t, errb.String(), "fairmesh:", "%v", args)
@@ -130,7 +131,7 @@ func TestServeFailsWhenTheGossipPortIsTaken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", ln.Addr().String()}, &out, &errb)
+	code := run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", ln.Addr().String(), "--data-dir", t.TempDir()}, &out, &errb)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errb.String(), "memberlist")
 	assert.NotContains(t, errb.String(), "fairmesh serving")

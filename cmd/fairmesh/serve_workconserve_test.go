@@ -22,11 +22,12 @@ func serveLoopback(t *testing.T, args ...string) string {
 	t.Setenv("FAIRMESH_ADMIN_TOKEN", "")
 	t.Setenv("FAIRMESH_TOKEN", "")
 	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
+	dataDir := t.TempDir() // here: its cleanup must run after serve's
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0"}, args...), &stdout, &stderr)
+		done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--data-dir", dataDir}, args...), &stdout, &stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
