@@ -38,6 +38,12 @@ var gossipBefore = map[string]float64{
 	"skew": 817, "steady": 900, "tiny-clients": 181367, "zero-weight": 735,
 }
 
+// raceless scenarios are skipped under the race detector: a run is one
+// goroutine, so it finds nothing there the other scenarios do not, and
+// these two take about five minutes each under it. .ci/run runs them
+// without it.
+var raceless = map[string]bool{"many-clients": true, "tiny-clients": true}
+
 // longScenarios take seconds of wall time; -short skips them.
 var longScenarios = map[string]bool{"many-clients": true, "tiny-clients": true, "crash-long-window": true}
 
@@ -46,6 +52,9 @@ func TestBuiltinBounds(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if testing.Short() && longScenarios[name] {
 				t.Skip("long scenario; run without -short")
+			}
+			if raceEnabled && raceless[name] {
+				t.Skip("10 000 clients take minutes under the race detector, and the simulator runs them on one goroutine: run without -race (.ci/run does)")
 			}
 			// Runs share nothing; the long ones then take one core each
 			// instead of queueing (they dominate the race run in CI).
