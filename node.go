@@ -234,13 +234,16 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	if e == nil {
 		e = n.track(h, clientID, now)
 	}
-	if p := e.Policy(); now/p.Period > p.Window+1 {
+	d := e.Admit(now, uint64(k))
+	if d.Stale {
 		// The policy is more than a window old: this node was paused or
 		// starved of CPU, and its rights for this window were never
 		// derived. Never decide on them.
 		n.catchUp(now)
+		if d = e.Admit(now, uint64(k)); d.Stale {
+			return Decision{}
+		}
 	}
-	d := e.Admit(now, uint64(k))
 	if e == n.overflow {
 		n.overflowed.Add(uint64(k))
 	}

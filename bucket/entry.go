@@ -196,6 +196,11 @@ type Decision struct {
 	// Policy is the policy the decision used, so that a caller reports
 	// the limit it was decided by, not one published since.
 	Policy *Policy
+	// Stale reports that nothing was decided or counted: the policy is
+	// for a window more than one before now's (its owner was paused, or
+	// starved of CPU, past a window it never derived rights for). The
+	// caller brings the policy up to date and asks again.
+	Stale bool
 }
 
 func pack(tag, attempts, admitted uint64) uint64 {
@@ -243,6 +248,9 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			w += d
 			tag = st
 		}
+	}
+	if w > p.Window+1 {
+		return Decision{Stale: true, Policy: p}
 	}
 	slot := &e.slots[w&1]
 	fromPool := false // k units taken from p.Pool and not yet used

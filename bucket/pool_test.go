@@ -5,14 +5,15 @@ import (
 	"testing"
 )
 
-// poolFor returns a pool entry granting n units per 1 s window.
-func poolFor(n uint64) *Entry {
-	return NewEntry(0, "", &Policy{Period: sec, Slice: n, NextSlice: n}, 0)
+// poolFor returns a pool entry granting n units per 1 s window, from
+// window w on.
+func poolFor(n uint64, w int64) *Entry {
+	return NewEntry(0, "", &Policy{Period: sec, Window: w, Slice: n, NextSlice: n}, 0)
 }
 
 func TestAdmitUsesSliceThenExtraFromPool(t *testing.T) {
-	pool := poolFor(3)
-	e := NewEntry(1, "a", &Policy{Period: sec, Slice: 2, NextSlice: 2, Extra: 5, NextExtra: 5, Pool: pool}, 0)
+	pool := poolFor(3, 10)
+	e := NewEntry(1, "a", &Policy{Period: sec, Window: 10, Slice: 2, NextSlice: 2, Extra: 5, NextExtra: 5, Pool: pool}, 0)
 	now := 10 * sec
 	want := []bool{true, true, true, true, true, false, false}
 	for i, w := range want {
@@ -31,8 +32,8 @@ func TestAdmitUsesSliceThenExtraFromPool(t *testing.T) {
 }
 
 func TestExtraBoundsPoolUse(t *testing.T) {
-	pool := poolFor(100)
-	e := NewEntry(1, "a", &Policy{Period: sec, Slice: 1, NextSlice: 1, Extra: 2, NextExtra: 2, Pool: pool}, 0)
+	pool := poolFor(100, 5)
+	e := NewEntry(1, "a", &Policy{Period: sec, Window: 5, Slice: 1, NextSlice: 1, Extra: 2, NextExtra: 2, Pool: pool}, 0)
 	n := 0
 	for range 10 {
 		if e.Admit(5*sec, 1).Allowed {
@@ -85,10 +86,10 @@ func TestReleaseGivesBackAtMostAdmitted(t *testing.T) {
 // take more than it holds, and every admission beyond a slice is one pool
 // unit.
 func TestPoolNeverOverGrantsUnderRace(t *testing.T) {
-	pool := poolFor(50)
+	pool := poolFor(50, 7)
 	var es []*Entry
 	for i := range 8 {
-		es = append(es, NewEntry(uint64(i), "c", &Policy{Period: sec, Slice: 5, NextSlice: 5, Extra: 100, NextExtra: 100, Pool: pool}, 0))
+		es = append(es, NewEntry(uint64(i), "c", &Policy{Period: sec, Window: 7, Slice: 5, NextSlice: 5, Extra: 100, NextExtra: 100, Pool: pool}, 0))
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -42,6 +42,7 @@ func TestAdmitStepTable(t *testing.T) {
 	att, adm := e.Counts(1)
 	require.Equal(t, uint64(6), att) // 2+2+1 in window 1 plus the step back
 	require.Equal(t, uint64(3), adm)
+	e.SetPolicy(&Policy{Period: sec, Window: 3, Slice: 3, NextSlice: 3, Limit: 3})
 	require.True(t, e.Admit(3*sec, 3).Allowed, "window 3 reuses window 1's slot")
 	att, _ = e.Counts(1)
 	require.Zero(t, att, "window 1 is gone once window 3 counts")
@@ -49,11 +50,28 @@ func TestAdmitStepTable(t *testing.T) {
 }
 
 func TestAdmitBackwardsClockCannotReopenWindow(t *testing.T) {
-	e := NewEntry(1, "a", policy(1), 0)
+	e := NewEntry(1, "a", &Policy{Period: sec, Window: 10, Slice: 1, NextSlice: 1, Limit: 1}, 0)
 	require.True(t, e.Admit(10*sec, 1).Allowed)
 	for back := int64(1); back < 10; back++ {
 		require.False(t, e.Admit(10*sec-back*sec, 1).Allowed, "%d windows back", back)
 	}
+}
+
+// A policy more than a window old decides nothing and counts nothing: its
+// owner never derived rights for the window (it was paused), so the caller
+// must bring it up to date first.
+func TestAdmitRefusesToDecideOnAStalePolicy(t *testing.T) {
+	e := NewEntry(1, "a", &Policy{Period: sec, Window: 4, Slice: 5, NextSlice: 5, Limit: 5}, 0)
+	require.True(t, e.Admit(5*sec+7, 1).Allowed, "the window after the policy's: its next slice")
+	d := e.Admit(6*sec+7, 1)
+	require.True(t, d.Stale)
+	require.False(t, d.Allowed)
+	att, adm := e.Counts(6)
+	require.Zero(t, att+adm, "nothing counted")
+	e.SetPolicy(&Policy{Period: sec, Window: 6, Slice: 5, NextSlice: 5, Limit: 5})
+	d = e.Admit(6*sec+8, 1)
+	require.False(t, d.Stale)
+	require.True(t, d.Allowed)
 }
 
 func TestPolicySwapIsAtomic(t *testing.T) {
