@@ -18,6 +18,19 @@ import (
 // window, for its reservation to be released: a few ticks.
 func (n *Node) idleRelease() int64 { return 2 * n.settle() }
 
+// idleFor is how long client e must have been silent for its reservation
+// to be released: idleRelease, or less for a client whose last window here
+// brought requests every few milliseconds (eight of its mean gaps, at
+// least settle): silence that long from such a client is a stop, not
+// chance, and every millisecond its share idles is lost to the others.
+func (n *Node) idleFor(e *bucket.Entry, period int64) int64 {
+	idle := n.idleRelease()
+	if d := e.Cold.Reported.Demand / demandScale; d > 0 {
+		idle = min(idle, max(n.settle(), 8*period/int64(d)))
+	}
+	return idle
+}
+
 // releaseIdle moves idle clients' unused reservations to the pool.
 func (n *Node) releaseIdle(now int64) {
 	if n.pool == nil || n.alone() {
@@ -31,13 +44,13 @@ func (n *Node) releaseIdle(now int64) {
 		// is not what its client holds.
 		return
 	}
-	idle := n.idleRelease()
+	var released uint64
 	n.table.Range(func(e *bucket.Entry) bool {
 		seen := e.LastSeen()
-		if now-seen < idle {
+		p := e.Policy()
+		if now-seen < n.idleFor(e, p.Period) {
 			return true
 		}
-		p := e.Policy()
 		if p.Pool == nil || p.Period != pp.Period {
 			return true
 		}
@@ -69,7 +82,14 @@ func (n *Node) releaseIdle(now int64) {
 		}
 		poolPin.Slice += uint32(free)
 		n.counters.ReservationsReleased += free
+		released += free
 		return true
 	})
 	n.refreshPool(now)
+	if released > 0 && n.alloc.binding && n.alloc.openWindow != v {
+		// Demand fell short of what was reserved here: open the pool to
+		// every client for the rest of the window (mayScavenge).
+		n.alloc.openWindow = v
+		n.refreshAll(now)
+	}
 }

@@ -100,3 +100,45 @@ func TestOverflowWithShortDefaultWindowHoldsTheCapacity(t *testing.T) {
 		}
 	}
 }
+
+// A client that goes silent leaves its reserved share unused; once the
+// node releases it, the rest of the window's capacity goes to whoever asks
+// at once, rather than only in the window's last quarter (where a quarter
+// of the capacity used to idle each time an on/off client went off).
+func TestSilentClientsShareGoesToOthersAtOnce(t *testing.T) {
+	h := newMesh(t, 2, fairmesh.Config{Capacity: 1000})
+	for id, w := range map[string]int{"gold": 3, "bronze": 1, "silver": 2, "scav": 0} {
+		require.NoError(t, h.nodes["n1"].UpdateClientWeight(id, w))
+	}
+	// Per node and millisecond: 1100 a second without silver, so the
+	// capacity binds whether silver sends or not.
+	base := map[string]float64{"gold": 0.25, "bronze": 0.15, "scav": 0.15}
+	owed := map[string]float64{}
+	got := map[int64]int{}
+	first := h.clk.Now().Unix()
+	for ms := range 20000 {
+		on := (ms+370)%2600 < 1300 // 1.3 s on, 1.3 s off, off the window boundaries
+		w := h.clk.Now().Unix() - first
+		for _, node := range h.ids {
+			for id, r := range base {
+				owed[node+id] += r
+			}
+			if on {
+				owed[node+"silver"] += 0.3
+			}
+			for _, id := range []string{"gold", "bronze", "scav", "silver"} {
+				for ; owed[node+id] >= 1; owed[node+id]-- {
+					if h.nodes[node].Allow(id) {
+						got[w]++
+					}
+				}
+			}
+		}
+		h.step()
+	}
+	for w := int64(4); w < 20; w++ {
+		t.Logf("window %d: %d", w, got[w])
+		require.LessOrEqual(t, got[w], 1001, "window %d: the capacity", w)
+		require.GreaterOrEqual(t, got[w], 950, "window %d: capacity idle while clients under no limit asked for it", w)
+	}
+}
