@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -26,14 +25,7 @@ func serveOnce(t *testing.T, dataDir string) (url string, stop func() (int, stri
 		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", "127.0.0.1:0", "--node-id", "p1",
 			"--data-dir", dataDir}, &stdout, &stderr)
 	}()
-	urlRE := regexp.MustCompile(`url=(http://\S+)`)
-	require.Eventually(t, func() bool {
-		m := urlRE.FindStringSubmatch(stderr.String())
-		if m != nil {
-			url = m[1]
-		}
-		return m != nil
-	}, 5*time.Second, 10*time.Millisecond, "serve never logged its URL: %s", stderr.String())
+	url = servedURL(t, &stderr)
 	return url, func() (int, string) {
 		cancel()
 		select {

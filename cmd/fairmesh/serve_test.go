@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"regexp"
 	"sync"
@@ -48,15 +49,7 @@ func TestServeAnswersAndShutsDownCleanly(t *testing.T) {
 			"--data-dir", dataDir, "--capacity", "100", "--default-rate", "2"}, &stdout, &stderr)
 	}()
 
-	urlRE := regexp.MustCompile(`url=(http://\S+)`)
-	var url string
-	require.Eventually(t, func() bool {
-		m := urlRE.FindStringSubmatch(stderr.String())
-		if m != nil {
-			url = m[1]
-		}
-		return m != nil
-	}, 5*time.Second, 10*time.Millisecond, "serve never logged its URL: %s", stderr.String())
+	url := servedURL(t, &stderr)
 
 	r := cli(t, "status", "--node", url, "--json")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -135,4 +128,20 @@ func TestServeFailsWhenTheGossipPortIsTaken(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errb.String(), "memberlist")
 	assert.NotContains(t, errb.String(), "fairmesh serving")
+}
+
+// servedURL waits for serve to log the URL of its HTTP API in log and
+// returns it.
+func servedURL(t *testing.T, log fmt.Stringer) string {
+	t.Helper()
+	urlRE := regexp.MustCompile(`url=(http://\S+)`)
+	var url string
+	require.Eventually(t, func() bool {
+		m := urlRE.FindStringSubmatch(log.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	}, 5*time.Second, 10*time.Millisecond, "serve never logged its URL: %s", log.String())
+	return url
 }
