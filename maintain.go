@@ -23,12 +23,7 @@ type allocState struct {
 	// shares are reserved (portion.go). portionFor is the capacity window
 	// the clients' portions were last computed for; portions holds their
 	// sums for the two newest.
-	binding bool
-	// openWindow is the capacity window in which this node released an
-	// idle client's reservation: demand fell below what it reserved, so
-	// for the rest of that window its pool is open to every client at
-	// once (see mayScavenge).
-	openWindow int64
+	binding    bool
 	portionFor int64
 	portions   [2]portionsOf
 	// portionsBy is, per holder (in holders order), the sum of the
@@ -78,7 +73,6 @@ type scratch struct {
 
 func (a *allocState) init(n *Node) {
 	a.capWindow = -1
-	a.openWindow = math.MinInt64
 	a.dirty = true
 	a.claimAt = math.MaxInt64
 	a.poolBy = map[string]float64{}

@@ -111,16 +111,14 @@ const (
 // the others left unused. Weighted clients come first (from scavengeFrom),
 // zero-weight ones, which are owed nothing beyond the floor, last (from
 // scavengeZeroFrom). Without contention the pool is open to everyone from
-// the start, and so it is for the rest of a window in which a client that
-// reserved a share here fell silent (release.go): what it left is what
-// the others left unused, and waiting for the late part of the window to
-// hand it out would leave most of it idle (an on/off client going off
-// idled a quarter of the capacity in such windows).
+// the start. What a client that fell silent leaves of its reservation goes
+// at once to the weighted clients here that are expected to want more
+// than they reserved (release.go).
 func (n *Node) mayScavenge(weight int, reserve uint64, t int64) bool {
-	P := int64(n.cfg.CapacityPeriod)
-	if !n.alloc.binding || t/P == n.alloc.openWindow {
+	if !n.alloc.binding {
 		return true
 	}
+	P := int64(n.cfg.CapacityPeriod)
 	switch {
 	case weight == 0:
 		return t%P >= int64(scavengeZeroFrom*float64(P))

@@ -1,6 +1,8 @@
 package fairmesh
 
 import (
+	"time"
+
 	"github.com/fairmesh/fairmesh/bucket"
 )
 
@@ -86,10 +88,78 @@ func (n *Node) releaseIdle(now int64) {
 		return true
 	})
 	n.refreshPool(now)
-	if released > 0 && n.alloc.binding && n.alloc.openWindow != v {
-		// Demand fell short of what was reserved here: open the pool to
-		// every client for the rest of the window (mayScavenge).
-		n.alloc.openWindow = v
-		n.refreshAll(now)
+	if released > 0 && n.alloc.binding {
+		n.lendReleased(v, poolPin, now)
 	}
+}
+
+// lendReleased moves what idle clients left to the pool in capacity
+// window v on to the reservations of the weighted clients here that are
+// expected to ask, in the rest of the window, for more than they have left
+// of theirs, when what is spare covers all of them: the capacity no longer
+// binds among the weighted clients here. Left in the pool, it would
+// wait for the window's last quarter (mayScavenge) and mostly idle: an
+// on/off client going off idled a quarter of the capacity in such windows.
+// What the weighted clients that reserve nothing here are expected to draw
+// from the pool stays in it, with half again as a margin: the pool is
+// theirs first. Zero-weight clients still get only what is left, late.
+func (n *Node) lendReleased(v int64, poolPin *bucket.Pin, now int64) {
+	P := int64(n.cfg.CapacityPeriod)
+	_, used := n.pool.Counts(v)
+	held := n.pool.Policy().Slice
+	if held <= used {
+		return
+	}
+	rest := float64((v+1)*P-now) / float64(P)
+	keep := float64(minShortPortion)
+	if n.selfIdx < len(n.alloc.unreservedBy) {
+		keep += 1.5 * n.alloc.unreservedBy[n.selfIdx] * time.Duration(P).Seconds() * rest
+	}
+	spare := float64(held-used) - keep
+	if spare < 1 {
+		return
+	}
+	type want struct {
+		e    *bucket.Entry
+		more float64
+	}
+	var wants []want
+	total := 0.0
+	n.table.Range(func(e *bucket.Entry) bool {
+		p := e.Policy()
+		x := now / p.Period
+		pin := &e.Cold.Pins[x&1]
+		if p.Pool == nil || p.Period != P || pin.Window1 != x+1 || pin.Slice == 0 || n.effective(e.Hash()).weight == 0 {
+			return true
+		}
+		_, adm := e.Counts(x)
+		left := float64(0)
+		if uint64(pin.Slice) > adm {
+			left = float64(uint64(pin.Slice) - adm)
+		}
+		asked := float64(e.Cold.Reported.Demand) / demandScale * rest
+		if more := asked - left; more >= 1 {
+			wants = append(wants, want{e, more})
+			total += more
+		}
+		return true
+	})
+	if total == 0 || total > spare {
+		// The weighted clients here still want more than is spare: the
+		// capacity still binds among them, and lending would hand the
+		// spare to whoever asks fastest rather than by weight.
+		return
+	}
+	give := total
+	for _, w := range wants {
+		g := uint32(give * w.more / total)
+		if g == 0 || g > poolPin.Slice {
+			continue
+		}
+		x := now / P
+		w.e.Cold.Pins[x&1].Slice += g
+		poolPin.Slice -= g
+		n.refreshEntry(w.e, n.peer[w.e.Hash()], now)
+	}
+	n.refreshPool(now)
 }
