@@ -119,17 +119,42 @@ func (n *Node) lendReleased(v int64, poolPin *bucket.Pin, now int64) {
 	if spare < 1 {
 		return
 	}
-	type want struct {
-		e    *bucket.Entry
-		more float64
+	weighted, total := n.lendWants(P, rest, now, true)
+	if total > spare {
+		// The weighted clients here still want more than is spare: the
+		// capacity still binds among them, and lending would hand the
+		// spare to whoever asks fastest rather than by weight.
+		return
 	}
-	var wants []want
+	n.lend(weighted, total, total, poolPin, now)
+	// What the weighted clients are not expected to want is what they
+	// leave: the zero-weight clients' to share, now rather than in the
+	// window's last tenth.
+	scavengers, want := n.lendWants(P, rest, now, false)
+	n.lend(scavengers, want, min(want, spare-total), poolPin, now)
+	n.refreshPool(now)
+}
+
+// lendWant is a client that is expected to ask, in the rest of the window,
+// for more than it has left of its reservation.
+type lendWant struct {
+	e    *bucket.Entry
+	more float64
+}
+
+// lendWants lists the clients of the capacity's window length, weighted
+// ones or zero-weight ones, that are expected to ask for more than they
+// have left of their reservation in the rest (a fraction) of the window,
+// by their demand in their last window here, and the sum of that.
+// Weighted clients that reserve nothing here draw from the pool already.
+func (n *Node) lendWants(P int64, rest float64, now int64, weighted bool) ([]lendWant, float64) {
+	var wants []lendWant
 	total := 0.0
 	n.table.Range(func(e *bucket.Entry) bool {
 		p := e.Policy()
 		x := now / p.Period
 		pin := &e.Cold.Pins[x&1]
-		if p.Pool == nil || p.Period != P || pin.Window1 != x+1 || pin.Slice == 0 || n.effective(e.Hash()).weight == 0 {
+		if p.Pool == nil || p.Period != P || pin.Window1 != x+1 || (n.effective(e.Hash()).weight > 0) != weighted || (weighted && pin.Slice == 0) {
 			return true
 		}
 		_, adm := e.Counts(x)
@@ -139,27 +164,28 @@ func (n *Node) lendReleased(v int64, poolPin *bucket.Pin, now int64) {
 		}
 		asked := float64(e.Cold.Reported.Demand) / demandScale * rest
 		if more := asked - left; more >= 1 {
-			wants = append(wants, want{e, more})
+			wants = append(wants, lendWant{e, more})
 			total += more
 		}
 		return true
 	})
-	if total == 0 || total > spare {
-		// The weighted clients here still want more than is spare: the
-		// capacity still binds among them, and lending would hand the
-		// spare to whoever asks fastest rather than by weight.
+	return wants, total
+}
+
+// lend moves give units of the pool's pin to the reservations of wants,
+// in proportion to what each wants more (of total).
+func (n *Node) lend(wants []lendWant, total, give float64, poolPin *bucket.Pin, now int64) {
+	if total <= 0 || give < 1 {
 		return
 	}
-	give := total
 	for _, w := range wants {
 		g := uint32(give * w.more / total)
 		if g == 0 || g > poolPin.Slice {
 			continue
 		}
-		x := now / P
+		x := now / w.e.Policy().Period
 		w.e.Cold.Pins[x&1].Slice += g
 		poolPin.Slice -= g
 		n.refreshEntry(w.e, n.peer[w.e.Hash()], now)
 	}
-	n.refreshPool(now)
 }

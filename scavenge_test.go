@@ -103,9 +103,10 @@ func TestOverflowWithShortDefaultWindowHoldsTheCapacity(t *testing.T) {
 
 // A client that goes silent leaves its reserved share unused; once the
 // node releases it, what the weighted clients there still want of the
-// window is lent to them at once, rather than waiting in the pool for the
-// window's last quarter (where a quarter of the capacity used to idle each
-// time an on/off client went off).
+// window is lent to them at once, and what they do not want to the
+// zero-weight client, rather than waiting in the pool for the window's
+// last quarter (where a quarter of the capacity used to idle each time an
+// on/off client went off).
 func TestSilentClientsShareGoesToOthersAtOnce(t *testing.T) {
 	h := newMesh(t, 2, fairmesh.Config{Capacity: 1000})
 	for id, w := range map[string]int{"gold": 3, "bronze": 1, "silver": 2, "scav": 0} {
@@ -141,12 +142,11 @@ func TestSilentClientsShareGoesToOthersAtOnce(t *testing.T) {
 	for w := int64(4); w < 20; w++ {
 		t.Logf("window %d: %d", w, got[w])
 		require.LessOrEqual(t, got[w], 1001, "window %d: the capacity", w)
-		// Zero-weight clients still wait for the window's last tenth, so
-		// a window where the weighted ones want less than was left idles
-		// some: 831 at worst here, 757 when what an idle client left
-		// waited in the pool for the last quarter.
-		require.GreaterOrEqual(t, got[w], 800, "window %d: capacity idle while clients asked for it", w)
+		// 757 at worst, 955 on average, when what an idle client left
+		// waited in the pool for the window's last quarter (and its last
+		// tenth for the zero-weight client).
+		require.GreaterOrEqual(t, got[w], 950, "window %d: capacity idle while clients asked for it", w)
 		sum += got[w]
 	}
-	require.GreaterOrEqual(t, sum/16, 965, "mean over the windows (955 before lending)")
+	require.GreaterOrEqual(t, sum/16, 990, "mean over the windows")
 }
