@@ -213,6 +213,7 @@ func (s *suite) split(t *testing.T, d time.Duration, b Bounds) {
 				f.must("", a.iptables("-A", "OUTPUT", "-d", o.gossipIP, "-j", "DROP"))
 			}
 		}
+		f.cut = time.Now()
 		f.write(t, s.c.nodes[0], s.c.nodes[3])
 		time.Sleep(d)
 		for _, n := range s.c.nodes {
@@ -292,9 +293,13 @@ type faultOpts struct {
 
 // faultRun is one fault as it runs: its instants and the writes it made.
 type faultRun struct {
-	t      *testing.T
-	s      *suite
-	start  time.Time
+	t     *testing.T
+	s     *suite
+	start time.Time
+	// cut is when a split's last rule was in place (installing them one
+	// namespace at a time takes a second or two): the lease runs from
+	// there.
+	cut    time.Time
 	heal   time.Time
 	writes []Write
 }
@@ -388,14 +393,21 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	fig.MeanOverPct = MeanOver(tally, Span{From: pre, To: windowAfter(f.heal.UnixMilli(), pms)}, b)
 	fig.Recovery = Recovery(tally, f.heal.UnixMilli(), span, pms, b, recoveryTol)
 	if o.majority != nil {
-		after := Span{From: windowAfter(f.start.Add(leaseWait).UnixMilli(), pms), To: f.heal.UnixMilli() / pms * pms}
+		cut := f.cut
+		if cut.IsZero() {
+			cut = f.start
+		}
+		after := Span{From: windowAfter(cut.Add(leaseWait).UnixMilli(), pms), To: f.heal.UnixMilli() / pms * pms}
 		fig.MajorityShare = MajorityShare(tally, after, o.majority, b)
 		if o.leased {
 			if fig.MajorityShare < majorityShare {
 				vs = append(vs, Violation{"majority-share", fmt.Sprintf("the majority served %.2f of the ideal once the lease had run out, want ≥ %.2f", fig.MajorityShare, majorityShare)})
 			}
-			// The minority's whole windows within its lease.
-			held := Span{From: windowAfter(f.start.UnixMilli(), pms), To: f.start.Add(lease).UnixMilli() / pms * pms}
+			// The minority's whole windows within its lease, which runs
+			// from the last of its messages the others confirmed before
+			// the cut: up to two lease message intervals (Lease/8 each,
+			// one for its message, one for the confirmation) before it.
+			held := Span{From: windowAfter(f.start.UnixMilli(), pms), To: cut.Add(lease - lease/4).UnixMilli() / pms * pms}
 			minority := func(_, node string) bool { return !o.majority[node] }
 			for _, w := range tally.Windows(held) {
 				if tally.Admitted(w, minority) == 0 {

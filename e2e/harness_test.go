@@ -34,10 +34,10 @@ const (
 	// lease is the default policy's lease (serve's --lease default): the
 	// minority of a split serves what it holds for that long.
 	lease = 10 * time.Second
-	// leaseWait is how long after a split the majority side is expected to
-	// have reclaimed the unreachable members' shares (the lease, the 500 ms
-	// clock guard and a window for the new claims): the majority share is
-	// measured, and held to majorityShare, from then on.
+	// leaseWait is how long after a split is in place the majority side is
+	// expected to have reclaimed the unreachable members' shares (the
+	// lease, the 500 ms clock guard and a window for the new claims): the
+	// majority share is measured, and held to majorityShare, from then on.
 	leaseWait     = lease + 1500*time.Millisecond
 	majorityShare = 0.95
 )
