@@ -8,7 +8,8 @@ import (
 // Who may hold rights in a window, and how much.
 //
 // Every node keeps a log of its own holder views (itself and the members
-// it sees alive, or suspect under the conservative policies), each member
+// whose shares it holds: under the lease policy every member it knows
+// that has not left, been removed or been reclaimed), each member
 // named with its incarnation (the mesh time at which that process started),
 // and gossips the log's newest entries when it changes. The rights of a
 // window x of length P are claimed from the views in force at the instant
@@ -45,8 +46,8 @@ type viewEntry struct {
 	seq     uint64
 	since   int64
 	members []member
-	// fenced marks an own entry recorded while this node was fenced (the
-	// quorum policy): it claims nothing of windows whose lead instant
+	// fenced marks an own entry recorded while this node was fenced (its
+	// lease ran out, lease.go): it claims nothing of windows whose lead instant
 	// falls in it. Not sent: peers need only the members.
 	fenced bool
 }

@@ -407,7 +407,7 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 			// from the last of its messages the others confirmed before
 			// the cut: up to two lease message intervals (Lease/8 each,
 			// one for its message, one for the confirmation) before it.
-			held := Span{From: windowAfter(f.start.UnixMilli(), pms), To: cut.Add(lease - lease/4).UnixMilli() / pms * pms}
+			held := Span{From: windowAfter(f.start.UnixMilli(), pms), To: cut.Add(lease-lease/4).UnixMilli() / pms * pms}
 			minority := func(_, node string) bool { return !o.majority[node] }
 			for _, w := range tally.Windows(held) {
 				if tally.Admitted(w, minority) == 0 {

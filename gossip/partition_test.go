@@ -9,7 +9,7 @@ import (
 )
 
 // TestPartitionHeal splits the mesh 2|3 through the FaultNet for less than
-// the dead timeout. Under the default (conservative) policy nothing is
+// the dead timeout. Under the default (lease) policy nothing is
 // over-admitted while partitioned; a config update made on one side
 // reaches the other after the heal, membership converges, and admissions
 // are back within bounds within 3 windows.
