@@ -163,7 +163,10 @@ func (n *Node) lendWants(P int64, rest float64, now int64, weighted bool) ([]len
 			left = float64(uint64(pin.Slice) - adm)
 		}
 		asked := float64(e.Cold.Reported.Demand) / demandScale * rest
-		if more := asked - left; more >= 1 {
+		// Never past its part of its own limit: a reservation it could not
+		// admit under would hold capacity nobody can use.
+		room := float64(pin.Limit) - float64(pin.Slice)
+		if more := min(asked-left, room); more >= 1 {
 			wants = append(wants, lendWant{e, more})
 			total += more
 		}

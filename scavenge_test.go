@@ -109,12 +109,15 @@ func TestOverflowWithShortDefaultWindowHoldsTheCapacity(t *testing.T) {
 // on/off client went off).
 func TestSilentClientsShareGoesToOthersAtOnce(t *testing.T) {
 	h := newMesh(t, 2, fairmesh.Config{Capacity: 1000})
-	for id, w := range map[string]int{"gold": 3, "bronze": 1, "silver": 2, "scav": 0} {
+	for id, w := range map[string]int{"gold": 3, "bronze": 1, "silver": 2, "scav": 0, "lim": 2} {
 		require.NoError(t, h.nodes["n1"].UpdateClientWeight(id, w))
 	}
-	// Per node and millisecond: 1100 a second without silver, so the
+	// A client that asks twice its own limit: nothing lent to it may go
+	// past its part of the limit (capacity nobody could use).
+	require.NoError(t, h.nodes["n1"].UpdateClientRateLimit("lim", 100, time.Second))
+	// Per node and millisecond: 1200 a second without silver, so the
 	// capacity binds whether silver sends or not.
-	base := map[string]float64{"gold": 0.25, "bronze": 0.15, "scav": 0.15}
+	base := map[string]float64{"gold": 0.25, "bronze": 0.15, "scav": 0.15, "lim": 0.1}
 	owed := map[string]float64{}
 	got := map[int64]int{}
 	first := h.clk.Now().Unix()
@@ -128,7 +131,7 @@ func TestSilentClientsShareGoesToOthersAtOnce(t *testing.T) {
 			if on {
 				owed[node+"silver"] += 0.3
 			}
-			for _, id := range []string{"gold", "bronze", "scav", "silver"} {
+			for _, id := range []string{"gold", "bronze", "scav", "silver", "lim"} {
 				for ; owed[node+id] >= 1; owed[node+id]-- {
 					if h.nodes[node].Allow(id) {
 						got[w]++
@@ -137,6 +140,11 @@ func TestSilentClientsShareGoesToOthersAtOnce(t *testing.T) {
 			}
 		}
 		h.step()
+		if ms%100 == 0 {
+			for _, node := range h.ids {
+				require.NoError(t, h.nodes[node].CheckInvariants(), "%d ms", ms)
+			}
+		}
 	}
 	sum := 0
 	for w := int64(4); w < 20; w++ {
