@@ -1,8 +1,6 @@
 package fairmesh
 
 import (
-	"time"
-
 	"github.com/fairmesh/fairmesh/bucket"
 )
 
@@ -100,9 +98,8 @@ func (n *Node) releaseIdle(now int64) {
 // binds among the weighted clients here. Left in the pool, it would
 // wait for the window's last quarter (mayScavenge) and mostly idle: an
 // on/off client going off idled a quarter of the capacity in such windows.
-// What the weighted clients that reserve nothing here are expected to draw
-// from the pool stays in it, with half again as a margin: the pool is
-// theirs first. Zero-weight clients still get only what is left, late.
+// Nothing is lent while weighted clients that reserve nothing here draw on
+// the pool: it is theirs first (mayScavenge).
 func (n *Node) lendReleased(v int64, poolPin *bucket.Pin, now int64) {
 	P := int64(n.cfg.CapacityPeriod)
 	_, used := n.pool.Counts(v)
@@ -110,12 +107,15 @@ func (n *Node) lendReleased(v int64, poolPin *bucket.Pin, now int64) {
 	if held <= used {
 		return
 	}
-	rest := float64((v+1)*P-now) / float64(P)
-	keep := float64(minShortPortion)
-	if n.selfIdx < len(n.alloc.unreservedBy) {
-		keep += 1.5 * n.alloc.unreservedBy[n.selfIdx] * time.Duration(P).Seconds() * rest
+	if n.selfIdx < len(n.alloc.unreservedBy) && n.alloc.unreservedBy[n.selfIdx] > 0 {
+		// Weighted clients that reserve nothing here (quotas, clients
+		// with a few requests per node and window) draw on the pool as
+		// they come, by chance more than by rate: no estimate of what
+		// they will want is safe to lend past.
+		return
 	}
-	spare := float64(held-used) - keep
+	rest := float64((v+1)*P-now) / float64(P)
+	spare := float64(held-used) - minShortPortion
 	if spare < 1 {
 		return
 	}
@@ -166,9 +166,17 @@ func (n *Node) lendWants(P int64, rest float64, now int64, weighted bool) ([]len
 		// Never past its part of its own limit: a reservation it could not
 		// admit under would hold capacity nobody can use.
 		room := float64(pin.Limit) - float64(pin.Slice)
-		if more := min(asked-left, room); more >= 1 {
+		more := min(asked-left, room)
+		if more <= 0 {
+			return true
+		}
+		// Every expected request counts against what is spare, a client
+		// with less than one more expected too: many such clients (a few
+		// requests per node and window, arriving by chance) are what a
+		// released reservation mostly comes back to.
+		total += more
+		if more >= 1 {
 			wants = append(wants, lendWant{e, more})
-			total += more
 		}
 		return true
 	})
@@ -176,7 +184,8 @@ func (n *Node) lendWants(P int64, rest float64, now int64, weighted bool) ([]len
 }
 
 // lend moves give units of the pool's pin to the reservations of wants,
-// in proportion to what each wants more (of total).
+// in proportion to what each wants more (of total, which may count more
+// clients than wants lists).
 func (n *Node) lend(wants []lendWant, total, give float64, poolPin *bucket.Pin, now int64) {
 	if total <= 0 || give < 1 {
 		return
