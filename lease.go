@@ -143,9 +143,9 @@ func (n *Node) leaseEnd() int64 {
 }
 
 // checkLease expires members not heard from for Lease, decides whether
-// this node is fenced (taking a new incarnation when its lease lapsed) and
-// reclaims what a majority has given up on. It returns whether holders or
-// the fence changed.
+// this node is fenced (taking a new incarnation when members gave up on
+// it and it needs them or hears them again), and reclaims what a majority
+// has given up on; holders and views follow any change.
 func (n *Node) checkLease(now int64) {
 	end := n.leaseEnd()
 	fenced := n.removedSelf() || (n.cfg.Seeds > 0 && len(n.mem) == 0) || now >= end
