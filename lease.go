@@ -30,7 +30,8 @@ var (
 //   - a node holds a lease while members that, with itself, make at least
 //     half of the members it knows reported hearing a message it sent
 //     within the last Lease (its own clock on both ends: no skew); past
-//     that it fences: it admits nothing, and takes a new incarnation, as a
+//     that it fences: it admits nothing. Once members that gave up on it
+//     are needed or heard again, it takes a new incarnation, as a
 //     restarted process would, so that it claims nothing again until every
 //     member has counted it anew (views.go);
 //   - a node reclaims an unreachable member's shares only when members
