@@ -53,6 +53,11 @@ type ClientStatus struct {
 	// MeshDemand is the client's demand summed over the mesh, as last
 	// reported, in requests per window.
 	MeshDemand int64
+	// Tracked reports that the node knows the client's traffic: it has
+	// decided requests of it or holds another member's report of it.
+	// A client neither tracked nor configured (Config.Configured) is
+	// unknown: the node only describes what it would do if it came.
+	Tracked bool
 }
 
 // Status summarises a node.

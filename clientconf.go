@@ -47,13 +47,28 @@ func (n *Node) effective(h uint64) effConf {
 	if cc == nil {
 		return c
 	}
-	if !cc.weight.Stamp.IsZero() {
+	if cc.weightSet() {
 		c.weight, c.configured = cc.weight.Value, true
 	}
-	if !cc.limit.Stamp.IsZero() {
+	if cc.limitSet() {
 		c.rate, c.period, c.limited, c.configured = cc.limit.Value.Rate, int64(cc.limit.Value.Period), true, true
 	}
 	return c
+}
+
+// A deleted register keeps its stamp, so that the deletion wins over older
+// writes wherever it meets them (a tombstone), and holds a value no write
+// can make: weight unsetWeight, limit the zero limitValue (period 0).
+const unsetWeight = -1
+
+// weightSet and limitSet report whether a register holds a value: it was
+// written and its latest write was not a deletion.
+func (cc *clientConf) weightSet() bool {
+	return !cc.weight.Stamp.IsZero() && cc.weight.Value != unsetWeight
+}
+
+func (cc *clientConf) limitSet() bool {
+	return !cc.limit.Stamp.IsZero() && cc.limit.Value.Period != 0
 }
 
 func validWeight(w int) error {
@@ -110,6 +125,9 @@ func (n *Node) UpdateClientRateLimit(clientID string, rate int, period time.Dura
 	if err := validLimit(rate, period); err != nil {
 		return err
 	}
+	if err := n.grantsSomething(rate, period); err != nil {
+		return err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	h := n.hashID(clientID)
@@ -119,6 +137,55 @@ func (n *Node) UpdateClientRateLimit(clientID string, rate int, period time.Dura
 	}
 	cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{rate, period}, Stamp: n.hlc.Now(), Node: n.cfg.NodeID})
 	n.configChanged(h, true)
+	return nil
+}
+
+// ErrNotConfigured is returned by DeleteClient for a client that has
+// neither a weight nor a limit of its own.
+var ErrNotConfigured = errors.New("fairmesh: client is not configured")
+
+// DeleteClient removes clientID's own weight and limit, mesh-wide: the
+// client goes back to the node's defaults. The deletion is a write like any
+// other (both registers stamped with the node's HLC, holding "unset"), so
+// it wins over older updates and loses to newer ones wherever they meet,
+// and it reaches the mesh through Tick. It returns ErrNotConfigured,
+// changing nothing, when the client has neither register set, and refuses
+// an invalid ID or one whose hash is another configured client's.
+func (n *Node) DeleteClient(clientID string) error {
+	if err := ValidateClientID(clientID); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h := n.hashID(clientID)
+	cc := n.conf[h]
+	if cc != nil && cc.id != clientID {
+		return hashCollision(clientID, cc.id)
+	}
+	if cc == nil || (!cc.weightSet() && !cc.limitSet()) {
+		return ErrNotConfigured
+	}
+	stamp := n.hlc.Now()
+	cc.weight.Merge(crdt.LWW[int]{Value: unsetWeight, Stamp: stamp, Node: n.cfg.NodeID})
+	cc.limit.Merge(crdt.LWW[limitValue]{Stamp: stamp, Node: n.cfg.NodeID})
+	n.configChanged(h, true)
+	return nil
+}
+
+// grantsSomething refuses a limit whose window is so short that the
+// capacity holds less than one request in it (100 per second and a limit per
+// millisecond): the client's allowance, its fair share of the capacity in
+// each of its windows, would round to nothing in every window. Rate 0 is
+// meant to block and is always accepted.
+func (n *Node) grantsSomething(rate int, period time.Duration) error {
+	if rate == 0 || n.cfg.Capacity <= 0 {
+		return nil
+	}
+	if int64(n.cfg.Capacity)*int64(period) < int64(n.cfg.CapacityPeriod) {
+		least := (n.cfg.CapacityPeriod + time.Duration(n.cfg.Capacity) - 1) / time.Duration(n.cfg.Capacity)
+		return fmt.Errorf("fairmesh: a window of %v holds less than one request of the capacity (%d per %v), so the limit would grant nothing; use a period of at least %v",
+			period, n.cfg.Capacity, n.cfg.CapacityPeriod, least)
+	}
 	return nil
 }
 
@@ -208,10 +275,13 @@ func (c wireConfig) validate() error {
 	}
 	switch c.kind {
 	case kindWeight:
-		if c.v1 < 0 || c.v1 > MaxWeight || c.v2 != 0 {
+		if (c.v1 < 0 && c.v1 != unsetWeight) || c.v1 > MaxWeight || c.v2 != 0 {
 			return fmt.Errorf("fairmesh: weight %d is outside [0, %d]", c.v1, MaxWeight)
 		}
 	case kindLimit:
+		if c.v1 == 0 && c.v2 == 0 {
+			break // deleted
+		}
 		if c.v1 < 0 || c.v1 > MaxRate || c.v2 < int64(MinPeriod) || c.v2 > int64(MaxPeriod) {
 			return fmt.Errorf("fairmesh: limit %d per %dns is out of range", c.v1, c.v2)
 		}

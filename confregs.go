@@ -36,21 +36,38 @@ func (k ConfigKind) String() string {
 // write would (last writer wins by Stamp, then Node). It is a plain value.
 //
 // A weight register has Weight set and Rate and Period zero; a limit
-// register has Rate and Period set and Weight zero.
+// register has Rate and Period set and Weight zero. A register whose latest
+// write was a deletion (Node.DeleteClient) has Deleted set and Weight,
+// Rate and Period zero: it still carries its Stamp, so that the deletion
+// wins over older writes wherever it is merged.
 type ConfigRegister struct {
 	ClientID string
 	Kind     ConfigKind
 	Weight   int
 	Rate     int
 	Period   time.Duration
+	Deleted  bool
 	Stamp    crdt.Timestamp
 	Node     string
 }
 
 func (r ConfigRegister) wire() (wireConfig, error) {
 	c := wireConfig{id: r.ClientID, kind: uint64(r.Kind), stamp: r.Stamp, node: r.Node}
+	if r.Deleted {
+		if r.Weight != 0 || r.Rate != 0 || r.Period != 0 {
+			return c, errors.New("fairmesh: deleted register with a value")
+		}
+		if r.Kind == ConfigWeight {
+			c.v1 = unsetWeight
+		}
+		return c, c.validate()
+	}
 	switch r.Kind {
 	case ConfigWeight:
+		if r.Weight < 0 {
+			// unsetWeight is how the wire says Deleted, never a weight.
+			return c, fmt.Errorf("fairmesh: weight %d is outside [0, %d]", r.Weight, MaxWeight)
+		}
 		if r.Rate != 0 || r.Period != 0 {
 			return c, errors.New("fairmesh: weight register with a rate or period")
 		}
@@ -59,6 +76,10 @@ func (r ConfigRegister) wire() (wireConfig, error) {
 		if r.Weight != 0 {
 			return c, errors.New("fairmesh: limit register with a weight")
 		}
+		if r.Period == 0 {
+			// A zero period is how the wire says Deleted, never a limit.
+			return c, fmt.Errorf("fairmesh: period 0 is outside [%v, %v]", MinPeriod, MaxPeriod)
+		}
 		c.v1, c.v2 = int64(r.Rate), int64(r.Period)
 	}
 	return c, c.validate()
@@ -66,9 +87,12 @@ func (r ConfigRegister) wire() (wireConfig, error) {
 
 func registerOf(c wireConfig) ConfigRegister {
 	r := ConfigRegister{ClientID: c.id, Kind: ConfigKind(c.kind), Stamp: c.stamp, Node: c.node}
-	if r.Kind == ConfigWeight {
+	switch {
+	case r.Kind == ConfigWeight && c.v1 == unsetWeight, r.Kind == ConfigLimit && c.v2 == 0:
+		r.Deleted = true
+	case r.Kind == ConfigWeight:
 		r.Weight = int(c.v1)
-	} else {
+	default:
 		r.Rate, r.Period = int(c.v1), time.Duration(c.v2)
 	}
 	return r

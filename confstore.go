@@ -39,6 +39,7 @@ type fileRegister struct {
 	Weight   *int       `json:"weight,omitempty"`
 	Rate     *int       `json:"rate,omitempty"`
 	PeriodNS *int64     `json:"period_ns,omitempty"`
+	Deleted  bool       `json:"deleted,omitempty"`
 	Wall     int64      `json:"stamp_wall_ns"`
 	Logical  uint32     `json:"stamp_logical"`
 	Node     fileString `json:"node"`
@@ -116,9 +117,12 @@ func EncodeConfigFile(rs []ConfigRegister) ([]byte, error) {
 			return nil, err
 		}
 		fr := fileRegister{Client: fileString(r.ClientID), Kind: r.Kind.String(), Wall: r.Stamp.WallTime, Logical: r.Stamp.Logical, Node: fileString(r.Node)}
-		if r.Kind == ConfigWeight {
+		switch {
+		case r.Deleted:
+			fr.Deleted = true
+		case r.Kind == ConfigWeight:
 			fr.Weight = &r.Weight
-		} else {
+		default:
 			period := int64(r.Period)
 			fr.Rate, fr.PeriodNS = &r.Rate, &period
 		}
@@ -190,6 +194,21 @@ func DecodeConfigFile(data []byte) ([]ConfigRegister, error) {
 // with a rate is no register this package wrote.
 func (fr fileRegister) register() (ConfigRegister, error) {
 	r := ConfigRegister{ClientID: string(fr.Client), Stamp: crdt.Timestamp{WallTime: fr.Wall, Logical: fr.Logical}, Node: string(fr.Node)}
+	if fr.Deleted {
+		if fr.Weight != nil || fr.Rate != nil || fr.PeriodNS != nil {
+			return r, errors.New("fairmesh: a deleted register has no \"weight\", \"rate\" or \"period_ns\"")
+		}
+		switch fr.Kind {
+		case "weight":
+			r.Kind = ConfigWeight
+		case "limit":
+			r.Kind = ConfigLimit
+		default:
+			return r, fmt.Errorf("fairmesh: unknown register kind %q", fr.Kind)
+		}
+		r.Deleted = true
+		return r, nil
+	}
 	switch fr.Kind {
 	case "weight":
 		if fr.Weight == nil || fr.Rate != nil || fr.PeriodNS != nil {

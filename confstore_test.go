@@ -33,7 +33,7 @@ func TestConfigFileRoundTripKeepsValuesAndStamps(t *testing.T) {
 	require.NoError(t, a.UpdateClientRateLimit("gold", 7, 2*time.Second))
 	clk.Advance(time.Millisecond)
 	require.NoError(t, a.UpdateClientWeight("<silver & co>", 0))
-	require.NoError(t, a.UpdateClientRateLimit("bad\xffutf8", 1, time.Minute))
+	require.NoError(t, a.UpdateClientRateLimit("ünïcode ✓", 1, time.Minute))
 	saved := a.ConfigRegisters()
 	require.Len(t, saved, 4)
 
@@ -42,7 +42,7 @@ func TestConfigFileRoundTripKeepsValuesAndStamps(t *testing.T) {
 	assert.Contains(t, string(data), `"client":"<silver & co>"`, "readable: no HTML escapes")
 	back, err := fairmesh.DecodeConfigFile(data)
 	require.NoError(t, err)
-	require.Equal(t, saved, back, "values, stamps and nodes are kept, even of a non-UTF-8 ID")
+	require.Equal(t, saved, back, "values, stamps and nodes are kept")
 	again, err := fairmesh.EncodeConfigFile(back)
 	require.NoError(t, err)
 	assert.Equal(t, string(data), string(again), "the encoding is deterministic")
@@ -240,6 +240,10 @@ func TestDecodeConfigFileRefusesAnythingButAWholeValidFile(t *testing.T) {
 func TestEncodeConfigFileRefusesWhatItCouldNotReadBack(t *testing.T) {
 	_, err := fairmesh.EncodeConfigFile([]fairmesh.ConfigRegister{weightReg("a", -1, 0, "n")})
 	assert.Error(t, err)
+	_, err = fairmesh.EncodeConfigFile([]fairmesh.ConfigRegister{limitReg("a", 0, 0, 0, "n")})
+	assert.Error(t, err, "a limit of 0 per 0 is no limit (nor a deletion unless it says so)")
+	_, err = fairmesh.EncodeConfigFile([]fairmesh.ConfigRegister{weightReg("bad\xffutf8", 1, 0, "n")})
+	assert.ErrorContains(t, err, "UTF-8")
 	_, err = fairmesh.EncodeConfigFile([]fairmesh.ConfigRegister{weightReg("a", 1, 0, "n"), weightReg("a", 2, 1, "n")})
 	assert.ErrorContains(t, err, "two weight registers")
 }
@@ -247,7 +251,9 @@ func TestEncodeConfigFileRefusesWhatItCouldNotReadBack(t *testing.T) {
 func FuzzDecodeConfigFile(f *testing.F) {
 	seed, err := fairmesh.EncodeConfigFile([]fairmesh.ConfigRegister{
 		weightReg("gold", 2, 0, "a"), limitReg("gold", 5, time.Second, time.Millisecond, "b"),
-		weightReg("\xfe\xff", 0, 2*time.Millisecond, "\x00"),
+		weightReg("ünï", 0, 2*time.Millisecond, "\x00"),
+		{ClientID: "gone", Kind: fairmesh.ConfigWeight, Deleted: true, Stamp: crdt.Timestamp{WallTime: 7}, Node: "c"},
+		{ClientID: "gone", Kind: fairmesh.ConfigLimit, Deleted: true, Stamp: crdt.Timestamp{WallTime: 7}, Node: "c"},
 	})
 	require.NoError(f, err)
 	f.Add(seed)

@@ -77,6 +77,10 @@ func TestNodesAgreeAfterLossDuplicationReordering(t *testing.T) {
 				via := nodes[ids[rng.IntN(len(ids))]]
 				_ = via.UpdateClientWeight(clients[rng.IntN(len(clients))], rng.IntN(5))
 			}
+			if rng.IntN(40) == 0 {
+				// Deletions are writes too, and must converge alike.
+				_ = nodes[ids[rng.IntN(len(ids))]].DeleteClient(clients[rng.IntN(len(clients))])
+			}
 			if step%10 == 0 {
 				// Traffic moves: demand reports change.
 				rng.Shuffle(len(clients), func(i, j int) { clients[i], clients[j] = clients[j], clients[i] })

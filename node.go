@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/fairmesh/fairmesh/bucket"
 	"github.com/fairmesh/fairmesh/crdt"
@@ -199,13 +201,25 @@ func (n *Node) Now() time.Time { return time.Unix(0, n.meshNow()) }
 // meshNow is the node's mesh time: its clock plus the adopted offset.
 func (n *Node) meshNow() int64 { return n.local() + n.offset.Load() }
 
-// ValidateClientID reports why id cannot name a client, or nil.
+// ValidateClientID reports why id cannot name a client, or nil. A client ID
+// is 1 to MaxClientIDLen bytes of valid UTF-8 without control characters
+// (C0, DEL, C1): IDs end up in logs, tables and terminals, where such bytes
+// would move the cursor or split a line, and an invalid UTF-8 ID would come
+// back from JSON as U+FFFD and could no longer be addressed. The same rule
+// holds wherever an ID enters: the Go API, HTTP, the CLI and gossip.
 func ValidateClientID(id string) error {
 	switch {
 	case id == "":
 		return errors.New("fairmesh: client ID is empty")
 	case len(id) > MaxClientIDLen:
-		return fmt.Errorf("fairmesh: client ID is longer than %d bytes", MaxClientIDLen)
+		return fmt.Errorf("fairmesh: client ID is %d bytes, longer than %d", len(id), MaxClientIDLen)
+	case !utf8.ValidString(id):
+		return errors.New("fairmesh: client ID is not valid UTF-8")
+	}
+	for i, r := range id {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("fairmesh: client ID has a control character (%U) at byte %d", r, i)
+		}
 	}
 	return nil
 }
@@ -232,6 +246,11 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	h := n.hashID(clientID)
 	e := n.table.Lookup(h, clientID)
 	if e == nil {
+		// Only an ID entering the table is checked in full: one found there
+		// passed this check when it entered, so the fast path pays nothing.
+		if ValidateClientID(clientID) != nil {
+			return Decision{}
+		}
 		e = n.track(h, clientID, now)
 	}
 	d := e.Admit(now, uint64(k))

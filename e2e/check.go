@@ -191,10 +191,37 @@ func CheckCapacity(t *Tally, s Span, b Bounds) []Violation {
 	for _, w := range t.Windows(s) {
 		if got := t.Admitted(w, nil); got > bound {
 			out = append(out, Violation{"capacity",
-				fmt.Sprintf("window %d admitted %d > bound %d (%+.1f%% of capacity)", w, got, bound, overPct(got, b.Capacity))})
+				fmt.Sprintf("window %d admitted %d > bound %d (%+.1f%% of capacity); by node: %s", w, got, bound, overPct(got, b.Capacity), t.ByNode(w))})
 		}
 	}
 	return out
+}
+
+// ByNode describes window w's admissions per node and, within each node,
+// per client, in name order: "n1 210 (gold 90, lim 20), n2 …". It says
+// where an over-admission came from.
+func (t *Tally) ByNode(w int64) string {
+	per := map[string]map[string]int64{}
+	for k, c := range t.cells {
+		if k.Window != w || c.Admitted == 0 {
+			continue
+		}
+		if per[k.Node] == nil {
+			per[k.Node] = map[string]int64{}
+		}
+		per[k.Node][k.Client] += c.Admitted
+	}
+	var nodes []string
+	for _, n := range slices.Sorted(maps.Keys(per)) {
+		var sum int64
+		var cl []string
+		for _, c := range slices.Sorted(maps.Keys(per[n])) {
+			sum += per[n][c]
+			cl = append(cl, fmt.Sprintf("%s %d", c, per[n][c]))
+		}
+		nodes = append(nodes, fmt.Sprintf("%s %d (%s)", n, sum, strings.Join(cl, ", ")))
+	}
+	return strings.Join(nodes, ", ")
 }
 
 func overPct(got, capacity int64) float64 {

@@ -64,12 +64,16 @@ func TestCapacitySumsEveryClientAndNode(t *testing.T) {
 	admit(h, 0, "silver", "n4", 410, 5) // 1010 <= 1011
 	admit(h, sec, "gold", "n1", 700, 0)
 	admit(h, sec, "silver", "n4", 400, 0) // 1100: 10% over
+	admit(h, sec, "lim", "n4", 0, 7)      // denials only: not in the breakdown
 	admit(h, 2*sec, "gold", "n1", 1012, 0)
 
 	got := CheckCapacity(h, Span{0, 3 * sec}, bounds)
 	wantViolations(t, got, 2, "capacity")
 	if !strings.Contains(got[0].Detail, "window 1000 admitted 1100 > bound 1011 (+10.0% of capacity)") {
 		t.Fatalf("detail %q", got[0].Detail)
+	}
+	if !strings.HasSuffix(got[0].Detail, "; by node: n1 700 (gold 700), n4 400 (silver 400)") {
+		t.Fatalf("detail %q does not end with the per-node breakdown", got[0].Detail)
 	}
 	two := bounds
 	two.Sides = 2

@@ -90,7 +90,13 @@ func TestFaults(t *testing.T) {
 			victim := s.c.nodes[4]
 			f.must(docker("kill", victim.container))
 			f.write(t, s.c.nodes[0], s.c.nodes[1])
-			time.Sleep(10 * time.Second)
+			// Restart anywhere from a second before the others may
+			// reclaim its share (lease + the 500 ms clock guard after
+			// they last heard it) to two seconds after: the process
+			// comes back before, during or after the reclaim.
+			down := lease - time.Second + time.Duration(s.rng.Int64N(int64(3*time.Second)))
+			t.Logf("restarting %s %v after the kill", victim.id, down)
+			time.Sleep(down)
 			f.must(docker("start", victim.container))
 			f.healNow()
 		})

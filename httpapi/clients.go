@@ -89,10 +89,41 @@ func (h *handler) putLimit(w http.ResponseWriter, r *http.Request) {
 	h.writeClient(w, client)
 }
 
-// getClient serves GET /v1/clients/{client}.
+// getClient serves GET /v1/clients/{client}: 404 for a client that is
+// neither configured nor tracked, so that a typo is not mistaken for a
+// client running on the defaults.
 func (h *handler) getClient(w http.ResponseWriter, r *http.Request) {
 	client, ok := pathClient(w, r)
 	if !ok {
+		return
+	}
+	cs, err := h.node.Client(client)
+	if err != nil {
+		writeUpdateError(w, err, "client")
+		return
+	}
+	if !cs.Config.Configured && !cs.Tracked {
+		writeError(w, http.StatusNotFound,
+			fmt.Sprintf("client %q is unknown here: it has no config of its own and this node has not seen its traffic", client), "client")
+		return
+	}
+	writeJSON(w, http.StatusOK, clientJSON(cs))
+}
+
+// deleteClient serves DELETE /v1/clients/{client}: the client's own weight
+// and limit are removed mesh-wide, and it answers the client as it is now
+// (on the defaults). 404 when the client has no config of its own.
+func (h *handler) deleteClient(w http.ResponseWriter, r *http.Request) {
+	client, ok := pathClient(w, r)
+	if !ok {
+		return
+	}
+	if err := h.node.DeleteClient(client); err != nil {
+		if errors.Is(err, fairmesh.ErrNotConfigured) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("client %q has no config of its own to delete", client), "client")
+			return
+		}
+		writeUpdateError(w, err, "client")
 		return
 	}
 	h.writeClient(w, client)
@@ -118,11 +149,13 @@ func (h *handler) writeClient(w http.ResponseWriter, client string) {
 	writeJSON(w, http.StatusOK, clientJSON(cs))
 }
 
-// listClients serves GET /v1/clients?limit=N: at most N tracked clients,
-// sorted by ID.
+// listClients serves GET /v1/clients?limit=N[&configured=true]: at most N
+// tracked clients, or with configured=true every client that has a config
+// of its own (tracked or not), sorted by ID.
 func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {
 	limit := DefaultListLimit
-	if q := r.URL.Query(); q.Has("limit") {
+	q := r.URL.Query()
+	if q.Has("limit") {
 		v, err := strconv.Atoi(q.Get("limit"))
 		if err != nil || v < 1 || v > MaxListLimit {
 			writeError(w, http.StatusBadRequest,
@@ -131,8 +164,23 @@ func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = v
 	}
+	configured := false
+	if q.Has("configured") {
+		v, err := strconv.ParseBool(q.Get("configured"))
+		if err != nil {
+			writeError(w, http.StatusBadRequest,
+				fmt.Sprintf("configured must be true or false, not %q", q.Get("configured")), "configured")
+			return
+		}
+		configured = v
+	}
 	// One more than asked tells whether the list is truncated.
-	all := h.node.Clients(limit + 1)
+	var all []fairmesh.ClientStatus
+	if configured {
+		all = h.configuredClients(limit + 1)
+	} else {
+		all = h.node.Clients(limit + 1)
+	}
 	resp := ClientList{Clients: make([]Client, 0, min(len(all), limit))}
 	if len(all) > limit {
 		resp.Truncated = true
@@ -143,6 +191,36 @@ func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(resp.Clients, func(a, b Client) int { return strings.Compare(a.ID, b.ID) })
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// configuredClients returns up to limit clients with a config of their
+// own, in ID order.
+func (h *handler) configuredClients(limit int) []fairmesh.ClientStatus {
+	var out []fairmesh.ClientStatus
+	last := ""
+	for _, reg := range h.node.ConfigRegisters() {
+		if reg.Deleted || reg.ClientID == last {
+			continue
+		}
+		last = reg.ClientID
+		if len(out) == limit {
+			break
+		}
+		if cs, err := h.node.Client(reg.ClientID); err == nil && cs.Config.Configured {
+			out = append(out, cs)
+		}
+	}
+	return out
+}
+
+func clientState(cs fairmesh.ClientStatus) string {
+	switch {
+	case cs.Config.Configured:
+		return "configured"
+	case cs.Tracked:
+		return "tracked"
+	}
+	return "unknown"
 }
 
 func clientJSON(cs fairmesh.ClientStatus) Client {
@@ -166,5 +244,6 @@ func clientJSON(cs fairmesh.ClientStatus) Client {
 		PrevAdmitted: cs.PrevAdmitted,
 		PrevDenied:   cs.PrevDenied,
 		MeshDemand:   cs.MeshDemand,
+		State:        clientState(cs),
 	}
 }

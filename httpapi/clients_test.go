@@ -83,6 +83,14 @@ func TestPutRefusalsNameTheFieldAndChangeNothing(t *testing.T) {
 		{"unknown limit field", "/v1/clients/a/limit", `{"rate":5,"period":"1s","burst":2}`, 400, "burst"},
 		{"limit oversized", "/v1/clients/a/limit", `{"rate":5,"period":"` + strings.Repeat("1", 300) + `s"}`, 413, "body"},
 		{"limit long client", "/v1/clients/" + long + "/limit", `{"rate":5,"period":"1s"}`, 400, "client"},
+		{"duplicate weight key", "/v1/clients/a/weight", `{"weight":2,"weight":7}`, 400, "weight"},
+		{"duplicate rate key", "/v1/clients/a/limit", `{"rate":5,"period":"1s","rate":50}`, 400, "rate"},
+		{"empty client segment", "/v1/clients//weight", `{"weight":3}`, 400, "path"},
+		{"control byte in client", "/v1/clients/a%00b/weight", `{"weight":3}`, 400, "client"},
+		{"newline in client", "/v1/clients/a%0Ab/weight", `{"weight":3}`, 400, "client"},
+		{"escape sequence in client", "/v1/clients/%1B%5B2J/limit", `{"rate":5,"period":"1s"}`, 400, "client"},
+		{"invalid UTF-8 client", "/v1/clients/%FF%FE/weight", `{"weight":3}`, 400, "client"},
+		{"C1 control in client", "/v1/clients/a%C2%85/weight", `{"weight":3}`, 400, "client"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, fairmesh.Config{}, httpapi.Options{MaxBodyBytes: 128})

@@ -13,8 +13,8 @@ import (
 // authentication and with the default limits.
 type Options struct {
 	// AdminToken, when not empty, is required as "Authorization: Bearer
-	// <token>" on the endpoints that change configuration (the two PUTs
-	// and removing a member); other requests answer 401. It is compared in constant time.
+	// <token>" on the endpoints that change configuration (the two PUTs,
+	// deleting a client and removing a member); other requests answer 401. It is compared in constant time.
 	AdminToken string
 	// MaxBodyBytes caps a request body; a larger body answers 413.
 	// 0 or less: DefaultMaxBodyBytes.
@@ -79,6 +79,7 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 	h.mux.HandleFunc("PUT /v1/clients/{client}/weight", h.admin(h.putWeight))
 	h.mux.HandleFunc("PUT /v1/clients/{client}/limit", h.admin(h.putLimit))
 	h.mux.HandleFunc("GET /v1/clients/{client}", h.getClient)
+	h.mux.HandleFunc("DELETE /v1/clients/{client}", h.admin(h.deleteClient))
 	h.mux.HandleFunc("GET /v1/clients", h.listClients)
 	h.mux.HandleFunc("GET /v1/status", h.getStatus)
 	h.mux.HandleFunc("GET /v1/members", h.getMembers)
@@ -86,7 +87,12 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 	return h
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strictRequest(w, r) {
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
 
 // admin wraps a handler that changes configuration with the bearer-token
 // check, when a token is configured.

@@ -39,10 +39,16 @@ func invalid(field, format string, args ...any) *badInput {
 }
 
 // decodeBody reads one JSON value from the capped request body into dst,
-// rejecting unknown fields and trailing data.
+// rejecting unknown fields, a key given twice and trailing data.
 func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, dst any) *badInput {
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	dec := json.NewDecoder(r.Body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		return jsonError(err, "")
+	}
+	if dup := duplicateKey(raw); dup != "" {
+		return invalid(dup, "%s is given twice; give each field once", dup)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err, "")

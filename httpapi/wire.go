@@ -85,6 +85,10 @@ type Client struct {
 	PrevDenied   int64 `json:"prev_denied"`
 	// MeshDemand is the client's demand over the mesh, per window.
 	MeshDemand int64 `json:"mesh_demand"`
+	// State is "configured" (it has a weight or limit of its own),
+	// "tracked" (no config of its own, but its traffic is known here) or
+	// "unknown" (neither: only in a DELETE's answer; GET answers 404).
+	State string `json:"state"`
 }
 
 // ClientList answers GET /v1/clients. Truncated is true when the node

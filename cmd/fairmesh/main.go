@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -37,7 +38,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = ee.code, ee.err
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "fairmesh:", err)
+		// One prefix: errors from the fairmesh packages carry their own.
+		fmt.Fprintln(stderr, "fairmesh:", strings.TrimPrefix(err.Error(), "fairmesh: "))
 	}
 	return code
 }

@@ -39,11 +39,14 @@ func unshift(v uint64, s uint) uint64 {
 
 func round(lane uint64) uint64 { return bits.RotateLeft64(lane*prime2, 31) * prime1 }
 
-// Colliding returns a 16-byte ID that starts with prefix (at most 8 bytes;
-// the rest is binary) and whose xxhash64 equals victim's. xxhash64 is not a
-// keyed hash and every step of it on a 16-byte input can be run backwards,
-// so this takes a microsecond. The result differs from victim unless victim
-// is itself such a 16-byte string, which the caller can check.
+// Colliding returns a 16-byte ID of printable ASCII that starts with
+// prefix (at most 4 bytes) and whose xxhash64 equals victim's: a valid
+// client ID, as an attacker would choose one. xxhash64 is not a keyed hash
+// and every step of it on a 16-byte input can be run backwards: for each
+// choice of the first 8 bytes the last 8 follow, and about one choice in
+// 2 800 makes them printable, which takes a few milliseconds to find. The
+// result differs from victim unless victim is itself such a string, which
+// the caller can check.
 func Colliding(victim, prefix string) string {
 	// Undo the avalanche: h becomes the state after the second lane.
 	h := xxhash.Sum64String(victim)
@@ -52,13 +55,33 @@ func Colliding(victim, prefix string) string {
 	h = unshift(h, 29)
 	h *= inverse(prime2)
 	h = unshift(h, 33)
-	// Run the chosen first lane forwards, and solve for the second.
 	var lane [8]byte
 	copy(lane[:], prefix)
-	first := binary.LittleEndian.Uint64(lane[:])
-	h1 := bits.RotateLeft64((prime5+16)^round(first), 27)*prime1 + prime4
-	k2 := bits.RotateLeft64((h-prime4)*inverse(prime1), -27) ^ h1
-	second := bits.RotateLeft64(k2*inverse(prime1), -31) * inverse(prime2)
-	b := binary.LittleEndian.AppendUint64(lane[:0:0], first)
-	return string(binary.LittleEndian.AppendUint64(b, second))
+	for try := uint64(0); ; try++ {
+		// The bytes after the prefix count through printable ASCII.
+		t := try
+		for i := len(prefix); i < 8; i++ {
+			lane[i] = byte('!' + t%94)
+			t /= 94
+		}
+		// Run the chosen first lane forwards, and solve for the second.
+		first := binary.LittleEndian.Uint64(lane[:])
+		h1 := bits.RotateLeft64((prime5+16)^round(first), 27)*prime1 + prime4
+		k2 := bits.RotateLeft64((h-prime4)*inverse(prime1), -27) ^ h1
+		second := bits.RotateLeft64(k2*inverse(prime1), -31) * inverse(prime2)
+		b := binary.LittleEndian.AppendUint64(lane[:0:0], first)
+		b = binary.LittleEndian.AppendUint64(b, second)
+		if printable(b[8:]) {
+			return string(b)
+		}
+	}
+}
+
+func printable(b []byte) bool {
+	for _, c := range b {
+		if c < '!' || c > '~' {
+			return false
+		}
+	}
+	return true
 }
