@@ -186,9 +186,7 @@ func (n *Node) MergeConfigRegisters(rs []ConfigRegister) error {
 		return fmt.Errorf("fairmesh: %d new clients would exceed MaxClients (%d, %d configured)", added, n.cfg.MaxClients, len(n.conf))
 	}
 	for _, c := range cs {
-		before := n.confVersion.Load()
-		n.mergeConfig(c)
-		if n.confVersion.Load() != before {
+		if n.mergeConfig(c) {
 			n.pendingConf[n.hashID(c.id)] = resends
 		}
 		n.observeStamp(c.stamp)

@@ -70,7 +70,9 @@ func (n *Node) Receive(from string, payload []byte) error {
 				continue
 			}
 			n.observeStamp(c.stamp)
-			n.mergeConfig(c)
+			if n.mergeConfig(c) {
+				n.logRemoteConfig(from, c)
+			}
 		}
 	}
 	return nil
@@ -107,12 +109,13 @@ func (n *Node) mergeReports(from string, rs []wireReport) {
 	}
 }
 
-func (n *Node) mergeConfig(c wireConfig) {
+// mergeConfig merges one register and reports whether it took c's value.
+func (n *Node) mergeConfig(c wireConfig) bool {
 	h := n.hashID(c.id)
 	cc, err := n.confFor(h, c.id)
 	if err != nil {
 		n.counters.DroppedReports++
-		return
+		return false
 	}
 	changed := false
 	switch c.kind {
@@ -129,6 +132,7 @@ func (n *Node) mergeConfig(c wireConfig) {
 		}
 		n.refreshClient(h)
 	}
+	return changed
 }
 
 // mergeView records a view entry of member from. A newer incarnation

@@ -28,6 +28,9 @@ type Options struct {
 	// request's goroutine and must be safe for concurrent use and quick.
 	// nil: the Node's own view, Status().Members, without addresses.
 	Members func() []Member
+	// Warnings are reported by GET /v1/status as they are: what the
+	// operator should fix (serve puts gossip without encryption here).
+	Warnings []string
 }
 
 // Defaults for Options.
@@ -48,6 +51,7 @@ type handler struct {
 	maxBody   int64
 	maxBatch  int
 	members   func() []Member
+	warnings  []string
 	mux       *http.ServeMux
 }
 
@@ -59,6 +63,7 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 		maxBody:  opts.MaxBodyBytes,
 		maxBatch: opts.MaxBatch,
 		members:  opts.Members,
+		warnings: opts.Warnings,
 		mux:      http.NewServeMux(),
 	}
 	if h.maxBody <= 0 {

@@ -22,6 +22,8 @@ func (h *handler) getStatus(w http.ResponseWriter, r *http.Request) {
 		TrackedClients: s.TrackedClients,
 		MaxClients:     s.MaxClients,
 		Members:        make([]Member, 0, len(s.Members)),
+		Fenced:         s.Fenced,
+		Warnings:       append([]string{}, h.warnings...),
 		Counters: Counters{
 			Admitted:           s.Counters.Admitted,
 			Denied:             s.Counters.Denied,

@@ -114,6 +114,12 @@ type Status struct {
 	MaxClients     int      `json:"max_clients"`
 	Members        []Member `json:"members"`
 	Counters       Counters `json:"counters"`
+	// Fenced: the node's lease ran out and it admits nothing until it
+	// hears from enough members again.
+	Fenced bool `json:"fenced"`
+	// Warnings are what the operator should fix (unencrypted gossip off
+	// loopback); empty when there is nothing.
+	Warnings []string `json:"warnings"`
 }
 
 // Member is one mesh member as the node sees it.

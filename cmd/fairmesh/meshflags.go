@@ -28,11 +28,15 @@ type meshFlags struct {
 	pushPullInterval time.Duration
 	partition        string
 	lease            time.Duration
+	insecureGossip   bool
 }
 
-// Defaults of the mesh flags, from gossip.DefaultConfig.
+// Defaults of the mesh flags, from gossip.DefaultConfig. A node alone
+// gossips on loopback (nobody else needs to reach it); one given --join
+// listens on every interface.
 const (
-	defaultBind      = "0.0.0.0:7946"
+	defaultBind      = "127.0.0.1:7946"
+	defaultJoinBind  = "0.0.0.0:7946"
 	gossipKeyEnv     = "FAIRMESH_GOSSIP_KEY"
 	maxKeyFileBytes  = 4 << 10 // a base64 key is 44 bytes; anything big is the wrong file
 	generateKeyHint  = "generate one with: head -c 32 /dev/urandom | base64"
@@ -40,47 +44,27 @@ const (
 		"set --advertise IP:PORT to an address they can reach, or --bind to a specific IP"
 )
 
+// interfaceAddrs lists this host's addresses; a variable so that tests can
+// give serve the interfaces of another machine.
+var interfaceAddrs = net.InterfaceAddrs
+
 // meshConfig turns the flags into the runtime's config, node holding the
 // limiter's. It resolves a host name in --advertise (hence ctx) and reads
 // the gossip key from --gossip-key, --gossip-key-file or $FAIRMESH_GOSSIP_KEY.
-// Error messages never include the key. guessed reports that the advertise
-// address is left to memberlist's guess (bind 0.0.0.0, no --advertise).
-func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gossip.Config, guessed bool, err error) {
+// Error messages never include the key. warnings are what serve must say at
+// start and in /v1/status (gossip without encryption under
+// --insecure-gossip).
+//
+// It never lets a node be joined by strangers or advertise an address
+// nobody can reach by default: without --join, gossip binds loopback; a
+// non-loopback bind without a key is refused unless --insecure-gossip; and
+// binding every interface without --advertise advertises the host's one
+// private or public IPv4 address, or is refused when there is not exactly
+// one.
+func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gossip.Config, warnings []string, err error) {
 	cfg = gossip.DefaultConfig()
 	cfg.NodeID = node.NodeID
 	cfg.Node = node
-
-	bindIP, bindPort, err := splitAddr(f.bind, "--bind", true)
-	if err != nil {
-		return cfg, false, err
-	}
-	ip := net.ParseIP(bindIP)
-	if ip == nil {
-		return cfg, false, fmt.Errorf("--bind %q: the host must be an IP address (0.0.0.0 for every interface)", f.bind)
-	}
-	cfg.BindAddr, cfg.BindPort = bindIP, bindPort
-
-	if f.advertise != "" {
-		host, port, err := splitAddr(f.advertise, "--advertise", false)
-		if err != nil {
-			return cfg, false, err
-		}
-		adv, err := resolveIP(ctx, host)
-		if err != nil {
-			return cfg, false, fmt.Errorf("--advertise %q: %w", f.advertise, err)
-		}
-		if adv.IsUnspecified() {
-			return cfg, false, fmt.Errorf("--advertise %q: other members cannot dial an unspecified address", f.advertise)
-		}
-		cfg.AdvertiseAddr, cfg.AdvertisePort = adv.String(), port
-	} else if ip.IsUnspecified() {
-		if ip.To4() == nil {
-			// memberlist guesses a private address only for 0.0.0.0; on ::
-			// it would advertise "::", which nobody can dial.
-			return cfg, false, fmt.Errorf(advertiseHintFmt, "binding "+f.bind)
-		}
-		guessed = true
-	}
 
 	for _, p := range f.join {
 		p = strings.TrimSpace(p)
@@ -88,25 +72,70 @@ func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gos
 			continue
 		}
 		if _, _, err := splitAddr(p, "--join", false); err != nil {
-			return cfg, false, err
+			return cfg, nil, err
 		}
 		cfg.Join = append(cfg.Join, p)
 	}
 	// A node told to join others must not serve alone meanwhile.
 	cfg.Node.Seeds = len(cfg.Join)
 
+	bind := f.bind
+	if bind == "" {
+		bind = defaultBind
+		if len(cfg.Join) > 0 {
+			bind = defaultJoinBind
+		}
+	}
+	bindIP, bindPort, err := splitAddr(bind, "--bind", true)
+	if err != nil {
+		return cfg, nil, err
+	}
+	ip := net.ParseIP(bindIP)
+	if ip == nil {
+		return cfg, nil, fmt.Errorf("--bind %q: the host must be an IP address (0.0.0.0 for every interface)", bind)
+	}
+	cfg.BindAddr, cfg.BindPort = bindIP, bindPort
+
+	if f.advertise != "" {
+		host, port, err := splitAddr(f.advertise, "--advertise", false)
+		if err != nil {
+			return cfg, nil, err
+		}
+		adv, err := resolveIP(ctx, host)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("--advertise %q: %w", f.advertise, err)
+		}
+		if adv.IsUnspecified() {
+			return cfg, nil, fmt.Errorf("--advertise %q: other members cannot dial an unspecified address", f.advertise)
+		}
+		cfg.AdvertiseAddr, cfg.AdvertisePort = adv.String(), port
+	} else if ip.IsUnspecified() {
+		adv, err := soleHostIP()
+		if err != nil {
+			return cfg, nil, fmt.Errorf(advertiseHintFmt, err)
+		}
+		cfg.AdvertiseAddr, cfg.AdvertisePort = adv.String(), bindPort
+	}
+
 	key, err := gossipKey(f.gossipKey, f.gossipKeyFile)
 	if err != nil {
-		return cfg, false, err
+		return cfg, nil, err
 	}
 	cfg.SecretKey = key
+	if key == nil && !ip.IsLoopback() {
+		if !f.insecureGossip {
+			return cfg, nil, fmt.Errorf("--bind %s without a gossip key: anyone who reaches that port could join the mesh and change weights and limits; "+
+				"give every node the same key with --gossip-key-file or $%s (%s), or --insecure-gossip to run without one", bind, gossipKeyEnv, generateKeyHint)
+		}
+		warnings = append(warnings, fmt.Sprintf("gossip on %s is not encrypted (--insecure-gossip): anyone who reaches it can join the mesh and change weights and limits", bind))
+	}
 
 	if f.gossipInterval <= 0 {
-		return cfg, false, errors.New("--gossip-interval must be positive")
+		return cfg, nil, errors.New("--gossip-interval must be positive")
 	}
 	cfg.GossipInterval = f.gossipInterval
 	if f.pushPullInterval <= 0 {
-		return cfg, false, errors.New("--push-pull-interval must be positive")
+		return cfg, nil, errors.New("--push-pull-interval must be positive")
 	}
 	cfg.PushPullInterval = f.pushPullInterval
 
@@ -114,21 +143,48 @@ func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gos
 	case fairmesh.Lease, fairmesh.Available:
 		cfg.Node.Partition = p
 	default:
-		return cfg, false, fmt.Errorf("--partition-policy %q: want lease or available", f.partition)
+		return cfg, nil, fmt.Errorf("--partition-policy %q: want lease or available", f.partition)
 	}
 	if f.lease <= 0 {
-		return cfg, false, errors.New("--lease must be positive")
+		return cfg, nil, errors.New("--lease must be positive")
 	}
 	cfg.Node.Lease = f.lease
-	return cfg, guessed, cfg.Validate()
+	return cfg, warnings, cfg.Validate()
 }
 
-// isAdvertiseError reports whether err is memberlist failing to pick an
-// address to advertise (no private IP on the machine, or no interface
-// list). memberlist formats these with %v, so only the text tells.
-func isAdvertiseError(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "advertise address") || strings.Contains(msg, "private ip")
+// soleHostIP returns the one IPv4 address of this host that other hosts
+// could dial (not loopback, link-local, multicast or unspecified), or an
+// error naming the candidates when there are none or several: a guess
+// between two networks, or of an IPv6 address the others do not route,
+// makes a node that joins and is never reached back.
+func soleHostIP() (net.IP, error) {
+	addrs, err := interfaceAddrs()
+	if err != nil {
+		return nil, fmt.Errorf("listing interfaces: %w", err)
+	}
+	var found []net.IP
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip := ipn.IP.To4()
+		if ip == nil || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip.IsUnspecified() {
+			continue
+		}
+		found = append(found, ip)
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, errors.New("this host has no IPv4 address other hosts could dial")
+	}
+	names := make([]string, len(found))
+	for i, ip := range found {
+		names[i] = ip.String()
+	}
+	return nil, fmt.Errorf("this host has several addresses: %s", strings.Join(names, ", "))
 }
 
 // splitAddr splits "host:port". A bare host (no port) is accepted unless

@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
-	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +19,6 @@ import (
 
 func defaultMeshFlags() meshFlags {
 	return meshFlags{
-		bind:             defaultBind,
 		gossipInterval:   100 * time.Millisecond,
 		pushPullInterval: 15 * time.Second,
 		partition:        "lease",
@@ -28,20 +26,82 @@ func defaultMeshFlags() meshFlags {
 	}
 }
 
+// fakeInterfaces makes soleHostIP see addrs (CIDR notation) for one test.
+func fakeInterfaces(t *testing.T, addrs ...string) {
+	t.Helper()
+	var list []net.Addr
+	for _, a := range addrs {
+		ip, ipn, err := net.ParseCIDR(a)
+		require.NoError(t, err)
+		ipn.IP = ip
+		list = append(list, ipn)
+	}
+	orig := interfaceAddrs
+	interfaceAddrs = func() ([]net.Addr, error) { return list, nil }
+	t.Cleanup(func() { interfaceAddrs = orig })
+}
+
 func TestMeshConfigDefaults(t *testing.T) {
 	t.Setenv(gossipKeyEnv, "")
-	cfg, guessed, err := meshConfig(context.Background(), defaultMeshFlags(), fairmesh.Config{NodeID: "n1"})
+	cfg, warnings, err := meshConfig(context.Background(), defaultMeshFlags(), fairmesh.Config{NodeID: "n1"})
 	require.NoError(t, err)
-	assert.True(t, guessed, "0.0.0.0 without --advertise leaves the address to memberlist's guess")
+	assert.Empty(t, warnings)
 	assert.Equal(t, "n1", cfg.NodeID)
-	assert.Equal(t, "0.0.0.0", cfg.BindAddr)
+	assert.Equal(t, "127.0.0.1", cfg.BindAddr, "a node alone gossips on loopback: nobody can join it")
 	assert.Equal(t, 7946, cfg.BindPort)
-	assert.Empty(t, cfg.AdvertiseAddr)
+	assert.Empty(t, cfg.AdvertiseAddr, "the bind address is the one to dial")
 	assert.Empty(t, cfg.Join)
 	assert.Nil(t, cfg.SecretKey)
 	assert.Equal(t, 100*time.Millisecond, cfg.GossipInterval)
 	assert.Equal(t, fairmesh.Lease, cfg.Node.Partition)
 	assert.Equal(t, 0, cfg.Node.Seeds, "no --join: a node alone")
+}
+
+// With --join and no --bind, gossip listens on every interface, and then
+// needs a key (or --insecure-gossip, which is reported as a warning), and
+// advertises the host's only dialable IPv4 address, never a guess among
+// several or an IPv6 one.
+func TestMeshConfigWithJoinIsSafeByDefault(t *testing.T) {
+	t.Setenv(gossipKeyEnv, "")
+	fakeInterfaces(t, "127.0.0.1/8", "::1/128", "fd00::2/64", "fe80::1/64", "169.254.3.4/16", "10.1.2.3/24")
+	f := defaultMeshFlags()
+	f.join = []string{"10.1.2.4:7946"}
+
+	_, _, err := meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "without a gossip key")
+	assert.Contains(t, err.Error(), "--insecure-gossip")
+
+	f.insecureGossip = true
+	cfg, warnings, err := meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+	require.NoError(t, err)
+	assert.Equal(t, "0.0.0.0", cfg.BindAddr)
+	assert.Equal(t, "10.1.2.3", cfg.AdvertiseAddr, "the one dialable IPv4 address")
+	assert.Equal(t, 7946, cfg.AdvertisePort)
+	require.Len(t, warnings, 1)
+	assert.Contains(t, warnings[0], "not encrypted")
+
+	f.insecureGossip = false
+	f.gossipKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32))
+	_, warnings, err = meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+	require.NoError(t, err)
+	assert.Empty(t, warnings, "encrypted: nothing to warn about")
+
+	fakeInterfaces(t, "127.0.0.1/8", "10.1.2.3/24", "192.168.7.7/24")
+	_, _, err = meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "10.1.2.3, 192.168.7.7")
+	assert.Contains(t, err.Error(), "--advertise")
+
+	fakeInterfaces(t, "127.0.0.1/8", "fd00::2/64")
+	_, _, err = meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+	require.Error(t, err, "an IPv6 ULA is no address to guess")
+	assert.Contains(t, err.Error(), "--advertise")
+
+	f.advertise = "192.168.7.7:7000"
+	cfg, _, err = meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+	require.NoError(t, err, "--advertise settles it")
+	assert.Equal(t, "192.168.7.7", cfg.AdvertiseAddr)
 }
 
 func TestMeshConfigFlags(t *testing.T) {
@@ -56,9 +116,9 @@ func TestMeshConfigFlags(t *testing.T) {
 	f.pushPullInterval = 2 * time.Second
 	f.partition = "available"
 	f.lease = 4 * time.Second
-	cfg, guessed, err := meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1", Capacity: 300})
+	cfg, warnings, err := meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1", Capacity: 300})
 	require.NoError(t, err)
-	assert.False(t, guessed)
+	assert.Empty(t, warnings)
 	assert.Equal(t, "127.0.0.1", cfg.BindAddr)
 	assert.Equal(t, 0, cfg.BindPort)
 	assert.Contains(t, []string{"127.0.0.1", "::1"}, cfg.AdvertiseAddr, "the host name is resolved")
@@ -75,9 +135,9 @@ func TestMeshConfigFlags(t *testing.T) {
 	f = defaultMeshFlags()
 	f.bind = ":7950"
 	f.advertise = "192.168.1.9"
-	cfg, guessed, err = meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+	f.insecureGossip = true
+	cfg, _, err = meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
 	require.NoError(t, err)
-	assert.False(t, guessed)
 	assert.Equal(t, "0.0.0.0", cfg.BindAddr)
 	assert.Equal(t, 7950, cfg.BindPort)
 	assert.Equal(t, "192.168.1.9", cfg.AdvertiseAddr)
@@ -148,7 +208,7 @@ func TestMeshConfigRefuses(t *testing.T) {
 		{func(f *meshFlags) { f.bind = "127.0.0.1" }, "--bind"},
 		{func(f *meshFlags) { f.bind = "localhost:7946" }, "must be an IP"},
 		{func(f *meshFlags) { f.bind = "127.0.0.1:99999" }, "port"},
-		{func(f *meshFlags) { f.bind = "[::]:7946" }, "--advertise"},
+		{func(f *meshFlags) { f.bind = "10.0.0.1:7946" }, "without a gossip key"},
 		{func(f *meshFlags) { f.advertise = "0.0.0.0:7946" }, "unspecified"},
 		{func(f *meshFlags) { f.advertise = ":7946" }, "--advertise"},
 		{func(f *meshFlags) { f.advertise = "no-such-host.invalid:7946" }, "--advertise"},
@@ -166,17 +226,4 @@ func TestMeshConfigRefuses(t *testing.T) {
 	}
 	_, _, err := meshConfig(context.Background(), defaultMeshFlags(), fairmesh.Config{NodeID: strings.Repeat("x", 300)})
 	assert.Error(t, err, "the runtime's own validation runs too")
-}
-
-func TestAdvertiseErrorsAreRecognised(t *testing.T) {
-	// memberlist's texts, as gossip.New wraps them.
-	for _, msg := range []string{
-		"gossip: starting memberlist: failed to get final advertise address: no private IP address found, and explicit IP not provided",
-		"gossip: starting memberlist: failed to get final advertise address: failed to get interface addresses: boom",
-	} {
-		assert.True(t, isAdvertiseError(errors.New(msg)), msg)
-	}
-	assert.False(t, isAdvertiseError(errors.New("gossip: starting memberlist: Failed to start TCP listener on \"0.0.0.0\" port 7946: address already in use")))
-	hint := fmt.Sprintf(advertiseHintFmt, "x")
-	assert.Contains(t, hint, "--advertise")
 }

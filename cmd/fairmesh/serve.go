@@ -52,15 +52,16 @@ SIGINT or SIGTERM (then it finishes the requests in flight and leaves the
 mesh gracefully).
 
 With no flags it runs a one-node mesh, its HTTP API on 127.0.0.1:8080 and
-gossip on 0.0.0.0:7946, with no shared capacity and no default limit:
+gossip on 127.0.0.1:7946, with no shared capacity and no default limit:
 configure clients with "fairmesh limit set" and "fairmesh weight set", or
 give defaults here.
 
 To form a mesh, start every node with --join listing the others (host:port
 of their --bind or --advertise), the same --capacity and the same gossip
-key; each node retries the join in the background until one answers. Set
---advertise to an address the others can reach: when binding 0.0.0.0 the
-node guesses a private address, which may be the wrong one.
+key; each node retries the join in the background until one answers.
+Gossip then listens on 0.0.0.0:7946 and advertises the host's only IPv4
+address (set --advertise when it has several). Gossip off loopback needs a
+key (--gossip-key-file or $FAIRMESH_GOSSIP_KEY), or --insecure-gossip.
 
 Weights and limits set through the API, here or anywhere in the mesh, are
 saved in --data-dir and loaded at the next start, so that they survive
@@ -101,8 +102,9 @@ with an error naming it: fix or remove the file.`,
 	fl.IntVar(&f.cfg.MinRate, "min-rate", 1, "requests per second a zero-weight client may always make")
 	fl.IntVar(&f.cfg.MaxClients, "max-clients", fairmesh.DefaultMaxClients, "bound on tracked clients; past it new clients share one overflow bucket")
 
-	fl.StringVar(&f.mesh.bind, "bind", defaultBind, "IP:PORT to gossip on, UDP and TCP (port 0: any free port)")
-	fl.StringVar(&f.mesh.advertise, "advertise", "", "HOST:PORT the other members dial to reach this one (default the --bind address; with 0.0.0.0, a guessed private IP)")
+	fl.StringVar(&f.mesh.bind, "bind", "", "IP:PORT to gossip on, UDP and TCP (default "+defaultBind+", or "+defaultJoinBind+" with --join; port 0: any free port); a non-loopback address needs a gossip key or --insecure-gossip")
+	fl.StringVar(&f.mesh.advertise, "advertise", "", "HOST:PORT the other members dial to reach this one (default the --bind address; with 0.0.0.0, the host's only IPv4 address, and serve refuses to start when it has several)")
+	fl.BoolVar(&f.mesh.insecureGossip, "insecure-gossip", false, "allow unencrypted gossip on a non-loopback address: anyone who reaches it can join the mesh and change weights and limits")
 	fl.StringSliceVar(&f.mesh.join, "join", nil, "HOST:PORT of every other known member, comma-separated or repeated; joined in the background, retrying")
 	fl.StringVar(&f.mesh.gossipKey, "gossip-key", "", "base64 of a 16, 24 or 32-byte key encrypting gossip; members without it cannot join (prefer --gossip-key-file or $"+gossipKeyEnv+": arguments are visible in ps)")
 	fl.StringVar(&f.mesh.gossipKeyFile, "gossip-key-file", "", "file holding the base64 gossip key")
@@ -146,7 +148,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	if err := checkZeroes(f.cfg); err != nil {
 		return err
 	}
-	cfg, guessed, err := meshConfig(ctx, f.mesh, f.cfg)
+	cfg, warnings, err := meshConfig(ctx, f.mesh, f.cfg)
 	if err != nil {
 		return err
 	}
@@ -175,9 +177,6 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	mesh, err := gossip.New(joinCtx, cfg)
 	if err != nil {
 		ln.Close()
-		if guessed && isAdvertiseError(err) {
-			return fmt.Errorf(advertiseHintFmt, err)
-		}
 		return err
 	}
 	defer mesh.Close() // on the error paths; Close is idempotent
@@ -206,6 +205,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		Handler: httpapi.New(mesh.Node(), httpapi.Options{
 			AdminToken: f.adminToken,
 			Members:    membersOf(mesh),
+			Warnings:   warnings,
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -224,11 +224,8 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	if f.adminToken == "" && !isLoopback(ln.Addr()) {
 		log.Warn("serving on a non-loopback address without --admin-token: anyone who reaches it can change limits")
 	}
-	if guessed && len(cfg.Join) > 0 {
-		log.Warn("advertising a guessed gossip address: if the other members cannot reach it, set --advertise", "gossip", mesh.Addr())
-	}
-	if len(cfg.SecretKey) == 0 && len(cfg.Join) > 0 {
-		log.Warn("gossip is not encrypted: anyone who reaches the gossip port can join the mesh (set --gossip-key-file)")
+	for _, w := range warnings {
+		log.Warn(w)
 	}
 	var joinLog sync.WaitGroup
 	joinLog.Go(func() {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"regexp"
 	"sync"
 	"testing"
@@ -113,6 +115,43 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		assert.Equal(t, 1, code, "%v", args)
 		assert.Contains(t, errb.String(), "fairmesh:", "%v", args)
 	}
+}
+
+// Gossip off loopback without a key would let any host that reaches the
+// port join the mesh and set weights and limits: serve refuses to start,
+// saying what to do, and starts with --insecure-gossip, warning in its log
+// and in /v1/status.
+func TestServeRefusesUnencryptedGossipOffLoopback(t *testing.T) {
+	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", "0.0.0.0:0", "--advertise", "10.9.9.9", "--data-dir", ""}, &out, &errb)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errb.String(), "fairmesh: --bind 0.0.0.0:0 without a gossip key")
+	assert.Contains(t, errb.String(), "--insecure-gossip")
+	assert.NotContains(t, errb.String(), "fairmesh serving")
+
+	errb.Reset()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	httpAddr := ln.Addr().String()
+	ln.Close()
+	done := make(chan int, 1)
+	sctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs := &syncBuffer{}
+	go func() {
+		done <- run(sctx, []string{"serve", "--http", httpAddr, "--bind", "0.0.0.0:0", "--advertise", "10.9.9.9",
+			"--insecure-gossip", "--data-dir", ""}, io.Discard, logs)
+	}()
+	var st httpapi.Status
+	require.Eventually(t, func() bool { return getJSON(sctx, http.DefaultClient, "http://"+httpAddr+"/v1/status", &st) == nil }, 5*time.Second, 20*time.Millisecond)
+	require.Len(t, st.Warnings, 1)
+	assert.Contains(t, st.Warnings[0], "not encrypted")
+	stop()
+	assert.Equal(t, 0, <-done)
+	assert.Contains(t, logs.String(), "level=WARN msg=\"gossip on 0.0.0.0:0 is not encrypted")
 }
 
 // A node alone that cannot bind its gossip port does not serve HTTP either.
