@@ -249,6 +249,10 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 			tag = st
 		}
 	}
+	if w < p.Window {
+		// This reader's clock lags the one that derived p (see window).
+		w, tag = p.Window, uint64(p.Window)&tagMask
+	}
 	if w > p.Window+1 {
 		return Decision{Stale: true, Policy: p}
 	}
@@ -316,9 +320,13 @@ func (p *Policy) beyondSlice(now, w int64, adm, k, slice uint64, took bool) (all
 
 // window returns the window of now under p and its tag. A clock that
 // stepped back must not reopen an older window: if either slot already
-// counts a newer window, it counts in that one.
+// counts a newer window, it counts in that one. Nor may a clock that lags
+// the one that derived p (the fast path reads a coarse clock that a ticker
+// advances; the owner derives policies on the exact one): p's rights are
+// its window's, and counting them in an older window would let that window
+// admit past its own slice. Such a reading counts in p's window.
 func (e *Entry) window(now int64, p *Policy) (w int64, tag uint64) {
-	w = now / p.Period
+	w = max(now/p.Period, p.Window)
 	tag = uint64(w) & tagMask
 	for i := range e.slots {
 		v := e.slots[i].Load()

@@ -74,6 +74,33 @@ func TestAdmitRefusesToDecideOnAStalePolicy(t *testing.T) {
 	require.True(t, d.Allowed)
 }
 
+// A reader whose clock lags the one that derived the policy (the fast
+// path's coarse clock behind maintenance's exact one, its ticker starved of
+// CPU) must not decide in the older window on the newer window's rights:
+// that window's admissions would grow past its own slice by the difference.
+// The request counts, and is released, in the policy's window, as if the
+// reader's clock had caught up.
+func TestAdmitOnALaggingClockCountsInThePolicysWindow(t *testing.T) {
+	const ms = sec / 1000
+	e := NewEntry(1, "a", &Policy{Period: sec, Window: 4, Slice: 2, NextSlice: 2, Limit: 5}, 0)
+	require.True(t, e.Admit(4*sec+900*ms, 2).Allowed, "window 4's slice, spent")
+	e.SetPolicy(&Policy{Period: sec, Window: 5, Slice: 5, NextSlice: 5, Limit: 5})
+
+	d := e.Admit(5*sec-3*ms, 1) // this reader's clock is still in window 4
+	require.True(t, d.Allowed)
+	require.Equal(t, sec+3*ms, d.ResetNanos, "decided in window 5, which ends a window and 3 ms from now")
+	_, adm4 := e.Counts(4)
+	_, adm5 := e.Counts(5)
+	require.Equal(t, uint64(2), adm4, "window 4 admits no more than its slice")
+	require.Equal(t, uint64(1), adm5)
+
+	require.True(t, e.Admit(5*sec-2*ms, 4).Allowed, "the rest of window 5's slice")
+	require.False(t, e.Admit(5*sec+ms, 1).Allowed, "window 5 is spent")
+	require.Equal(t, uint64(1), e.Release(5*sec-ms, 1), "a release on the lagging clock gives back to window 5")
+	_, adm5 = e.Counts(5)
+	require.Equal(t, uint64(4), adm5)
+}
+
 func TestPolicySwapIsAtomic(t *testing.T) {
 	e := NewEntry(1, "a", policy(10), 0)
 	require.True(t, e.Admit(0, 10).Allowed)
