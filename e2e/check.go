@@ -139,10 +139,6 @@ func (b Bounds) allowance(client string) int64 {
 	return b.Capacity
 }
 
-// slack is the bound plus 1% and one request: decisions race with the
-// gossip that moves rights between nodes, and the mesh promises its bound
-// to within that.
-func slack(bound int64) int64 { return bound + bound/100 + 1 }
 
 // Violation is one failed check, with the figures that failed it.
 type Violation struct {
@@ -153,7 +149,9 @@ type Violation struct {
 func (v Violation) String() string { return v.Check + ": " + v.Detail }
 
 // CheckClientLimits checks, for every client and window in s, that the
-// mesh admitted at most Sides times the client's allowance (plus slack).
+// mesh admitted at most Sides times the client's allowance, exactly: each
+// node counts a decision in the window its reply names, against that
+// window's rights, so there is no rounding to forgive.
 func CheckClientLimits(t *Tally, s Span, b Bounds) []Violation {
 	sum := map[[2]string]int64{}
 	var keys [][2]string
@@ -172,7 +170,7 @@ func CheckClientLimits(t *Tally, s Span, b Bounds) []Violation {
 	})
 	var out []Violation
 	for _, key := range keys {
-		bound := slack(b.sides() * b.allowance(key[1]))
+		bound := b.sides() * b.allowance(key[1])
 		if got := sum[key]; got > bound {
 			out = append(out, Violation{"client-limit",
 				fmt.Sprintf("client %s window %s admitted %d > bound %d", key[1], key[0], got, bound)})
@@ -184,10 +182,10 @@ func CheckClientLimits(t *Tally, s Span, b Bounds) []Violation {
 func (b Bounds) sides() int64 { return max(b.Sides, 1) }
 
 // CheckCapacity checks that every window in s admitted at most Sides times
-// the capacity (plus slack) over all clients.
+// the capacity over all clients, exactly.
 func CheckCapacity(t *Tally, s Span, b Bounds) []Violation {
 	var out []Violation
-	bound := slack(b.sides() * b.Capacity)
+	bound := b.sides() * b.Capacity
 	for _, w := range t.Windows(s) {
 		if got := t.Admitted(w, nil); got > bound {
 			out = append(out, Violation{"capacity",

@@ -36,18 +36,18 @@ func wantViolations(t *testing.T, got []Violation, n int, check string) {
 
 func TestClientLimitsCountByTheWindowTheReplyNames(t *testing.T) {
 	h := NewTally()
-	// 60 + 41 = 101 in window 0, spread over two nodes: within 100+1%+1.
+	// 60 + 40 = 100 in window 0, spread over two nodes: the limit exactly.
 	admit(h, 0, "lim", "n1", 60, 10)
-	admit(h, 0, "lim", "n2", 41, 10)
-	// Window 1: 103 > 102, however the generator's clock would split it.
+	admit(h, 0, "lim", "n2", 40, 10)
+	// Window 1: 101 > 100, however the generator's clock would split it.
 	admit(h, sec, "lim", "n1", 50, 0)
-	admit(h, sec, "lim", "n3", 53, 0)
+	admit(h, sec, "lim", "n3", 51, 0)
 	// An unlimited client is bounded by the capacity only.
 	admit(h, sec, "gold", "n1", 900, 0)
 
 	got := CheckClientLimits(h, Span{0, 2 * sec}, bounds)
 	wantViolations(t, got, 1, "client-limit")
-	if !strings.Contains(got[0].Detail, "client lim window 1000 admitted 103 > bound 102") {
+	if !strings.Contains(got[0].Detail, "client lim window 1000 admitted 101 > bound 100") {
 		t.Fatalf("detail %q", got[0].Detail)
 	}
 	// Outside the span nothing is checked.
@@ -61,15 +61,15 @@ func TestClientLimitsCountByTheWindowTheReplyNames(t *testing.T) {
 func TestCapacitySumsEveryClientAndNode(t *testing.T) {
 	h := NewTally()
 	admit(h, 0, "gold", "n1", 600, 50)
-	admit(h, 0, "silver", "n4", 410, 5) // 1010 <= 1011
+	admit(h, 0, "silver", "n4", 400, 5) // 1000: the capacity exactly
 	admit(h, sec, "gold", "n1", 700, 0)
 	admit(h, sec, "silver", "n4", 400, 0) // 1100: 10% over
 	admit(h, sec, "lim", "n4", 0, 7)      // denials only: not in the breakdown
-	admit(h, 2*sec, "gold", "n1", 1012, 0)
+	admit(h, 2*sec, "gold", "n1", 1001, 0) // one over
 
 	got := CheckCapacity(h, Span{0, 3 * sec}, bounds)
 	wantViolations(t, got, 2, "capacity")
-	if !strings.Contains(got[0].Detail, "window 1000 admitted 1100 > bound 1011 (+10.0% of capacity)") {
+	if !strings.Contains(got[0].Detail, "window 1000 admitted 1100 > bound 1000 (+10.0% of capacity)") {
 		t.Fatalf("detail %q", got[0].Detail)
 	}
 	if !strings.HasSuffix(got[0].Detail, "; by node: n1 700 (gold 700), n4 400 (silver 400)") {
@@ -83,8 +83,8 @@ func TestCapacitySumsEveryClientAndNode(t *testing.T) {
 	if f.MaxOverPct < 10 || f.MaxOverPct > 10.01 || f.LimitedMax != 0 {
 		t.Fatalf("figures %+v", f)
 	}
-	// (1.0 + 10.0 + 1.2) / 3
-	if got := MeanOver(h, Span{0, 3 * sec}, bounds); got < 4.06 || got > 4.07 {
+	// (0 + 10.0 + 0.1) / 3
+	if got := MeanOver(h, Span{0, 3 * sec}, bounds); got < 3.36 || got > 3.37 {
 		t.Fatalf("mean over %v", got)
 	}
 }
