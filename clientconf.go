@@ -235,6 +235,7 @@ var errTooManyConfigured = errors.New("fairmesh: MaxClients clients are configur
 // configChanged queues the client's registers for gossip and re-derives
 // its policy now, so that a lowered limit binds from the next decision.
 func (n *Node) configChanged(h uint64, limit bool) {
+	n.counters.ConfigUpdatesLocal++
 	n.confVersion.Add(1)
 	n.pendingConf[h] = resends
 	n.alloc.dirty = true

@@ -33,6 +33,7 @@ func (n *Node) Receive(from string, payload []byte) error {
 		return fmt.Errorf("%w: from this node's own ID", ErrDropped)
 	}
 	n.counters.MessagesReceived++
+	n.counters.BytesReceived += uint64(len(payload))
 	n.lastHeard[from] = n.meshNow()
 	n.observe(from, m.stamp)
 	switch m.typ {
@@ -125,6 +126,7 @@ func (n *Node) mergeConfig(c wireConfig) bool {
 		changed = cc.limit.Merge(crdt.LWW[limitValue]{Value: limitValue{Rate: int(c.v1), Period: time.Duration(c.v2)}, Stamp: c.stamp, Node: c.node})
 	}
 	if changed {
+		n.counters.ConfigUpdatesRemote++
 		n.confVersion.Add(1)
 		n.alloc.dirty = true
 		if c.kind == kindLimit {

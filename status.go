@@ -1,6 +1,7 @@
 package fairmesh
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -180,4 +181,29 @@ func (n *Node) overClaimed(e *bucket.Entry) bool {
 		}
 	}
 	return false
+}
+
+// ErrNotReady is wrapped by every reason Ready gives.
+var ErrNotReady = errors.New("fairmesh: not ready")
+
+// Ready reports why this node should not be sent traffic yet, or nil when
+// it should: it admits nothing while it is fenced (started with seeds and
+// has reached none of them, or its lease ran out: too few members confirm
+// hearing it), and a node whose clock is further behind the mesh's than
+// MaxClockOffset has had to jump to the mesh's time, which an operator
+// should fix (its time sync is broken). Load balancers and orchestrators
+// read it through /readyz.
+func (n *Node) Ready() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fenced {
+		if n.cfg.Seeds > 0 && len(n.mem) == 0 {
+			return fmt.Errorf("%w: has not reached any of the %d members it was told to join", ErrNotReady, n.cfg.Seeds)
+		}
+		return fmt.Errorf("%w: fenced: fewer than half the members it knows confirm hearing it within its lease (%v)", ErrNotReady, n.cfg.Lease)
+	}
+	if off := time.Duration(n.offset.Load()); off > n.cfg.MaxClockOffset {
+		return fmt.Errorf("%w: this host's clock is %v behind the mesh's (the guard is %v): fix its time sync", ErrNotReady, off, n.cfg.MaxClockOffset)
+	}
+	return nil
 }

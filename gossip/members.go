@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/fairmesh/fairmesh"
@@ -40,15 +41,20 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 	t := time.NewTicker(m.cfg.GossipInterval)
 	defer t.Stop()
 	view := map[string]*memberView{}
-	tell := func(id string, s fairmesh.MemberState) {
+	tell := func(id string, was fairmesh.MemberState, known bool, s fairmesh.MemberState) {
 		m.node.SetMember(id, s)
 		m.st.memberChanges.Add(1)
+		logMemberChange(m.log, id, was, known, s)
 	}
 	set := func(id string, s fairmesh.MemberState, now time.Time) {
 		if id == m.cfg.NodeID || s == wake {
 			return
 		}
 		v, known := view[id]
+		was := fairmesh.MemberState(-1)
+		if known {
+			was = v.state
+		}
 		switch {
 		case gone(s):
 			if !known {
@@ -71,7 +77,7 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 		default:
 			v.state = s
 		}
-		tell(id, s)
+		tell(id, was, known && !gone(was), s)
 	}
 	for {
 		select {
@@ -121,5 +127,24 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 			}
 		}
 		m.live.prune(func(id string) bool { return view[id] != nil })
+	}
+}
+
+// logMemberChange logs a member joining, leaving and dying, once each: the
+// poller tells the Node only of changes, and a member that flaps between
+// alive and suspect is logged at debug level only (suspicion is routine on
+// a lossy network; the node acts on it by itself).
+func logMemberChange(log *slog.Logger, id string, was fairmesh.MemberState, present bool, s fairmesh.MemberState) {
+	switch {
+	case s == fairmesh.MemberAlive && !present:
+		log.Info("member joined", "member", id)
+	case s == fairmesh.MemberLeft && was == fairmesh.MemberDead:
+		log.Info("member left (its leave notice came after it was taken for dead)", "member", id)
+	case s == fairmesh.MemberLeft:
+		log.Info("member left", "member", id)
+	case s == fairmesh.MemberDead:
+		log.Warn("member died: unreachable", "member", id)
+	default:
+		log.Debug("member state", "member", id, "state", s.String())
 	}
 }

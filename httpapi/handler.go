@@ -5,6 +5,9 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fairmesh/fairmesh"
 )
@@ -53,6 +56,7 @@ type handler struct {
 	members   func() []Member
 	warnings  []string
 	mux       *http.ServeMux
+	latency   *prometheus.HistogramVec
 }
 
 // New returns the HTTP API of n. Requests are served concurrently; the
@@ -78,6 +82,11 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 		sum := sha256.Sum256([]byte(opts.AdminToken))
 		h.tokenHash = &sum
 	}
+	reg, latency := newMetrics(n)
+	h.latency = latency
+	h.mux.Handle("GET /metrics", metricsHandler(reg))
+	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.HandleFunc("GET /readyz", h.readyz)
 	h.mux.HandleFunc("GET /v1/allow/{client}", h.allowOne)
 	h.mux.HandleFunc("POST /v1/allow", h.allowBatch)
 	h.mux.HandleFunc("POST /v1/return/{client}", h.returnOne)
@@ -93,10 +102,29 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strictRequest(w, r) {
+	began := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	if strictRequest(rec, r) {
+		h.mux.ServeHTTP(rec, r)
+	}
+	observe(h.latency, r, rec.code, began)
+}
+
+// healthz serves GET /healthz: 200 whenever the process serves HTTP (a
+// liveness probe: restart the process when it fails).
+func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, Health{Status: "ok"})
+}
+
+// readyz serves GET /readyz: 200 when the node should be sent traffic,
+// 503 with the reason when it should not (fenced, not joined yet, or its
+// clock far behind the mesh's): see fairmesh.Node.Ready.
+func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
+	if err := h.node.Ready(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, Health{Status: "not ready", Reason: err.Error()})
 		return
 	}
-	h.mux.ServeHTTP(w, r)
+	writeJSON(w, http.StatusOK, Health{Status: "ready"})
 }
 
 // admin wraps a handler that changes configuration with the bearer-token

@@ -160,3 +160,10 @@ type Counters struct {
 	ReportsRepaired    uint64 `json:"reports_repaired"`      // gossip payloads sent again when asked
 	Released           uint64 `json:"reservations_released"` // reserved capacity moved to the pool
 }
+
+// Health answers GET /healthz and GET /readyz: Status is "ok", "ready"
+// or "not ready"; Reason says why a node is not ready.
+type Health struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
