@@ -139,7 +139,6 @@ func (b Bounds) allowance(client string) int64 {
 	return b.Capacity
 }
 
-
 // Violation is one failed check, with the figures that failed it.
 type Violation struct {
 	Check  string // "client-limit", "capacity", "recovery", "config-agree", "acked-lost"

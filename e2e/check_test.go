@@ -63,8 +63,8 @@ func TestCapacitySumsEveryClientAndNode(t *testing.T) {
 	admit(h, 0, "gold", "n1", 600, 50)
 	admit(h, 0, "silver", "n4", 400, 5) // 1000: the capacity exactly
 	admit(h, sec, "gold", "n1", 700, 0)
-	admit(h, sec, "silver", "n4", 400, 0) // 1100: 10% over
-	admit(h, sec, "lim", "n4", 0, 7)      // denials only: not in the breakdown
+	admit(h, sec, "silver", "n4", 400, 0)  // 1100: 10% over
+	admit(h, sec, "lim", "n4", 0, 7)       // denials only: not in the breakdown
 	admit(h, 2*sec, "gold", "n1", 1001, 0) // one over
 
 	got := CheckCapacity(h, Span{0, 3 * sec}, bounds)
