@@ -97,14 +97,14 @@ type Counters struct {
 	BytesSent            uint64
 	MessagesReceived     uint64
 	BytesReceived        uint64
+	DroppedMessages      uint64 // undecodable, unknown version, oversized
+	DroppedReports       uint64 // entries past MaxClients (reports or configs from peers), or configs whose ID's hash is another's
+	Collisions           uint64 // client IDs refused or sent to overflow because another ID with the same hash is known
+	ClockOffsetRejects   uint64 // remote timestamps too far ahead, not adopted
 	// ConfigUpdatesLocal counts config writes made through this node (a
 	// weight, a limit, a deletion); ConfigUpdatesRemote the registers
 	// that a peer's message (or a loaded config file) changed here.
 	ConfigUpdatesLocal, ConfigUpdatesRemote uint64
-	DroppedMessages                         uint64 // undecodable, unknown version, oversized
-	DroppedReports                          uint64 // entries past MaxClients (reports or configs from peers), or configs whose ID's hash is another's
-	Collisions                              uint64 // client IDs refused or sent to overflow because another ID with the same hash is known
-	ClockOffsetRejects                      uint64 // remote timestamps too far ahead, not adopted
 }
 
 // MemberState is a member's state as the membership layer reports it.
