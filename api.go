@@ -33,8 +33,10 @@ type ClientConfig struct {
 	Period  time.Duration
 	Limited bool
 	// Configured reports whether weight or limit were set explicitly
-	// (otherwise they are the node's defaults).
-	Configured bool
+	// (otherwise they are the node's defaults); OwnWeight and OwnLimit say
+	// which of the two.
+	Configured          bool
+	OwnWeight, OwnLimit bool
 }
 
 // ClientStatus is what a node knows of one client.

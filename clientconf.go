@@ -32,6 +32,8 @@ type effConf struct {
 	period     int64 // window length, ns
 	limited    bool
 	configured bool
+	ownWeight  bool
+	ownLimit   bool
 }
 
 func (n *Node) effective(h uint64) effConf {
@@ -48,10 +50,10 @@ func (n *Node) effective(h uint64) effConf {
 		return c
 	}
 	if cc.weightSet() {
-		c.weight, c.configured = cc.weight.Value, true
+		c.weight, c.configured, c.ownWeight = cc.weight.Value, true, true
 	}
 	if cc.limitSet() {
-		c.rate, c.period, c.limited, c.configured = cc.limit.Value.Rate, int64(cc.limit.Value.Period), true, true
+		c.rate, c.period, c.limited, c.configured, c.ownLimit = cc.limit.Value.Rate, int64(cc.limit.Value.Period), true, true, true
 	}
 	return c
 }

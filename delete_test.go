@@ -23,7 +23,7 @@ func TestDeleteClientConvergesOnEveryNode(t *testing.T) {
 	for _, id := range h.ids {
 		c, err := h.nodes[id].Client("acme")
 		require.NoError(t, err)
-		require.Equal(t, fairmesh.ClientConfig{Weight: 4, Rate: 30, Period: time.Second, Limited: true, Configured: true}, c.Config, id)
+		require.Equal(t, fairmesh.ClientConfig{Weight: 4, Rate: 30, Period: time.Second, Limited: true, Configured: true, OwnWeight: true, OwnLimit: true}, c.Config, id)
 	}
 
 	require.NoError(t, h.nodes["n3"].DeleteClient("acme"))
@@ -75,7 +75,7 @@ func TestDeleteClientIsALastWriterWinsWrite(t *testing.T) {
 	}
 	c, err := n1.Client("acme")
 	require.NoError(t, err)
-	assert.Equal(t, fairmesh.ClientConfig{Weight: 2, Period: time.Second, Configured: true}, c.Config)
+	assert.Equal(t, fairmesh.ClientConfig{Weight: 2, Period: time.Second, Configured: true, OwnWeight: true}, c.Config)
 }
 
 // A deletion survives a save and load of the config registers (the data

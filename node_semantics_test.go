@@ -179,7 +179,7 @@ func TestInvalidInputChangesNothing(t *testing.T) {
 	}
 	st, err := n.Client("a")
 	require.NoError(t, err)
-	require.Equal(t, fairmesh.ClientConfig{Weight: 4, Rate: 10, Period: time.Second, Limited: true, Configured: true}, st.Config)
+	require.Equal(t, fairmesh.ClientConfig{Weight: 4, Rate: 10, Period: time.Second, Limited: true, Configured: true, OwnWeight: true, OwnLimit: true}, st.Config)
 	require.False(t, n.Allow(""))
 	require.False(t, n.Allow(long))
 	require.False(t, n.AllowN("a", 0))

@@ -31,6 +31,7 @@ func (n *Node) clientStatus(h uint64, id string, e *bucket.Entry, now int64) Cli
 	c := n.effective(h)
 	st := ClientStatus{ID: id, Config: ClientConfig{
 		Weight: c.weight, Rate: c.rate, Period: time.Duration(c.period), Limited: c.limited, Configured: c.configured,
+		OwnWeight: c.ownWeight, OwnLimit: c.ownLimit,
 	}, Tracked: (e != nil && e != n.overflow) || n.peer[h] != nil}
 	if !c.limited {
 		st.Config.Rate = 0

@@ -228,6 +228,8 @@ func clientJSON(cs fairmesh.ClientStatus) Client {
 		Weight:     cs.Config.Weight,
 		Limited:    cs.Config.Limited,
 		Configured: cs.Config.Configured,
+		OwnWeight:  cs.Config.OwnWeight,
+		OwnLimit:   cs.Config.OwnLimit,
 	}
 	if cs.Config.Limited {
 		rate := cs.Config.Rate

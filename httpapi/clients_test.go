@@ -39,7 +39,7 @@ func TestPutLimitAppliesAndAnswersTheClient(t *testing.T) {
 	rec := f.do(t, "PUT", "/v1/clients/a/limit", `{"rate":100,"period":"1m30s"}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	got := decode[httpapi.Client](t, rec)
-	assert.Equal(t, httpapi.ClientConfig{Weight: 1, Limited: true, Rate: intp(100), Period: "1m30s", Configured: true}, got.Config)
+	assert.Equal(t, httpapi.ClientConfig{Weight: 1, Limited: true, Rate: intp(100), Period: "1m30s", Configured: true, OwnLimit: true}, got.Config)
 
 	cs := f.client(t, "a")
 	assert.Equal(t, 100, cs.Config.Rate)

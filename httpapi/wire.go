@@ -65,8 +65,11 @@ type ClientConfig struct {
 	Limited bool   `json:"limited"`
 	Rate    *int   `json:"rate,omitempty"`
 	Period  string `json:"period,omitempty"`
-	// Configured is false when the values are the node's defaults.
+	// Configured is false when the values are the node's defaults;
+	// OwnWeight and OwnLimit say which of the two are the client's own.
 	Configured bool `json:"configured"`
+	OwnWeight  bool `json:"own_weight"`
+	OwnLimit   bool `json:"own_limit"`
 }
 
 // Client is what the node knows of one client (GET /v1/clients/{client},

@@ -153,7 +153,8 @@ func TestClients(t *testing.T) {
 	r := cli(t, "clients", "--node", url)
 	require.Equal(t, 0, r.code, r.stderr)
 	alice, bob := row(t, r.stdout, "alice"), row(t, r.stdout, "bob")
-	assert.Equal(t, []string{"alice", "4", "10/1s", "true"}, alice[:4])
+	assert.Equal(t, []string{"alice", "4", "10/1s", "configured"}, alice[:4])
+	assert.Equal(t, "tracked", bob[3])
 	assert.Equal(t, "2", bob[6], "bob's admitted count")
 	assert.Less(t, strings.Index(r.stdout, "alice"), strings.Index(r.stdout, "bob"), "sorted")
 

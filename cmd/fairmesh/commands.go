@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,7 +44,47 @@ func newWeightCmd() *cobra.Command {
 		},
 	}
 	cf.register(set)
-	cmd.AddCommand(set)
+	cmd.AddCommand(set, newGetCmd("weight", func(w io.Writer, c httpapi.Client) {
+		source := "its own"
+		if !c.Config.OwnWeight {
+			source = "the default"
+		}
+		fmt.Fprintf(w, "%s\t%d\t(%s)\n", safe(c.ID), c.Config.Weight, source)
+	}))
+	return cmd
+}
+
+// newGetCmd is "weight get" and "limit get": one client's setting, as the
+// node applies it, and whether it is the client's own or the default. A
+// client the node neither has config for nor has seen is an error (exit
+// 1): a typo must not read as a client running on the defaults.
+func newGetCmd(what string, print func(io.Writer, httpapi.Client)) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:     "get CLIENT",
+		Short:   "Show a client's " + what + " (its own, or the default it runs on)",
+		Example: "  fairmesh " + what + " get checkout",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := fairmesh.ValidateClientID(args[0]); err != nil {
+				return err
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var out httpapi.Client
+			raw, _, err := c.get(cmd.Context(), http.MethodGet, clientPath(args[0], ""), nil, &out)
+			if err != nil {
+				return err
+			}
+			return printOr(cmd, cf.json, raw, func() error {
+				print(cmd.OutOrStdout(), out)
+				return nil
+			})
+		},
+	}
+	cf.register(cmd)
 	return cmd
 }
 
@@ -80,7 +121,50 @@ func newLimitCmd() *cobra.Command {
 		},
 	}
 	cf.register(set)
-	cmd.AddCommand(set)
+	cmd.AddCommand(set, newGetCmd("limit", func(w io.Writer, c httpapi.Client) {
+		switch {
+		case !c.Config.Limited:
+			fmt.Fprintf(w, "%s\tnone\t(no limit of its own, and no default)\n", safe(c.ID))
+		case c.Config.OwnLimit:
+			fmt.Fprintf(w, "%s\t%s\t(its own)\n", safe(c.ID), limitOf(c.Config))
+		default:
+			fmt.Fprintf(w, "%s\t%s\t(the default)\n", safe(c.ID), limitOf(c.Config))
+		}
+	}))
+	return cmd
+}
+
+func newClientCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "client", Short: "Manage one client's config"}
+	var cf clientFlags
+	del := &cobra.Command{
+		Use:   "delete CLIENT",
+		Short: "Delete a client's own weight and limit, mesh-wide: it goes back to the defaults",
+		Long: `Delete a client's own weight and limit on every node of the mesh: the client
+goes back to the defaults (--default-weight, --default-rate). The deletion is
+a write like any other: it wins over older updates wherever they meet, and a
+later "weight set" or "limit set" configures the client again. A client
+without config of its own is an error (exit 1).`,
+		Example: "  fairmesh client delete checkout --token \"$TOKEN\"",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := fairmesh.ValidateClientID(args[0]); err != nil {
+				return err
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var out httpapi.Client
+			raw, _, err := c.get(cmd.Context(), http.MethodDelete, clientPath(args[0], ""), nil, &out)
+			if err != nil {
+				return err
+			}
+			return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
+		},
+	}
+	cf.register(del)
+	cmd.AddCommand(del)
 	return cmd
 }
 
@@ -140,13 +224,15 @@ when admitted. Exit status: 0 when admitted, 1 when denied, 2 on any error.`,
 
 func newClientsCmd() *cobra.Command {
 	var (
-		cf    clientFlags
-		limit int
+		cf         clientFlags
+		limit      int
+		configured bool
 	)
 	cmd := &cobra.Command{
 		Use:   "clients [CLIENT]",
-		Short: "List the clients a node tracks, or show one",
+		Short: "List the clients a node tracks (or, with --configured, those with config of their own), or show one",
 		Example: `  fairmesh clients
+  fairmesh clients --configured
   fairmesh clients checkout --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -166,7 +252,11 @@ func newClientsCmd() *cobra.Command {
 				return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
 			}
 			var out httpapi.ClientList
-			raw, _, err := c.get(cmd.Context(), http.MethodGet, "/v1/clients?limit="+strconv.Itoa(limit), nil, &out)
+			path := "/v1/clients?limit=" + strconv.Itoa(limit)
+			if configured {
+				path += "&configured=true"
+			}
+			raw, _, err := c.get(cmd.Context(), http.MethodGet, path, nil, &out)
 			if err != nil {
 				return err
 			}
@@ -182,6 +272,7 @@ func newClientsCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", httpapi.DefaultListLimit, "list at most this many clients")
+	cmd.Flags().BoolVar(&configured, "configured", false, "list the clients with a weight or limit of their own, whether or not the node has seen their traffic")
 	cf.register(cmd)
 	return cmd
 }

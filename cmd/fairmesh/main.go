@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -70,7 +71,57 @@ Run a node with "fairmesh serve"; the other commands talk to a running
 node's HTTP API (--node, or $FAIRMESH_NODE).`,
 		SilenceErrors: true, // run prints them, once
 		SilenceUsage:  true, // a failed request is not a usage error
+		Version:       version(),
 	}
-	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newAllowCmd(), newReturnCmd(), newClientsCmd(), newStatusCmd(), newMembersCmd(), newSimCmd())
+	root.SetVersionTemplate("fairmesh {{.Version}}\n")
+	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newClientCmd(), newAllowCmd(), newReturnCmd(), newClientsCmd(), newStatusCmd(), newMembersCmd(), newSimCmd())
+	setFlagErrors(root)
 	return root
+}
+
+// setFlagErrors makes flag errors say what to do. A negative number among
+// the arguments ("weight set x -5") reaches the flag parser as a flag and
+// would read "unknown shorthand flag: '5' in -5"; weights, rates and counts
+// are never negative, so that is what it says. Set on the root, it serves
+// every command that has no handler of its own (allow keeps its own, for
+// its exit status).
+func setFlagErrors(root *cobra.Command) {
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		msg := err.Error()
+		if _, rest, ok := strings.Cut(msg, "unknown shorthand flag: '"); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			if _, arg, ok := strings.Cut(rest, " in "); ok {
+				return fmt.Errorf("%s: negative numbers are never valid here (weights, rates and counts are at least 0)", arg)
+			}
+		}
+		return err
+	})
+}
+
+// version is the module version this binary was built from ("(devel)" for
+// a build from a checkout), with the VCS revision when the build recorded
+// one.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += " " + rev + dirty
+	}
+	return v + " " + bi.GoVersion
 }

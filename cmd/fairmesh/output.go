@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/fairmesh/fairmesh/httpapi"
 )
@@ -30,10 +32,10 @@ func limitOf(c httpapi.ClientConfig) string {
 
 func printClients(w io.Writer, cs []httpapi.Client) error {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "CLIENT\tWEIGHT\tLIMIT\tCONFIGURED\tALLOWANCE\tSLICE\tADMITTED\tDENIED\tPREV ADMITTED\tPREV DENIED\tMESH DEMAND")
+	fmt.Fprintln(tw, "CLIENT\tWEIGHT\tLIMIT\tSTATE\tALLOWANCE\tSLICE\tADMITTED\tDENIED\tPREV ADMITTED\tPREV DENIED\tMESH DEMAND")
 	for _, c := range cs {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%t\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n",
-			c.ID, c.Config.Weight, limitOf(c.Config), c.Config.Configured, count(c.Allowance), count(c.Slice),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n",
+			safe(c.ID), c.Config.Weight, limitOf(c.Config), c.State, count(c.Allowance), count(c.Slice),
 			c.Admitted, c.Denied, c.PrevAdmitted, c.PrevDenied, c.MeshDemand)
 	}
 	return tw.Flush()
@@ -46,7 +48,7 @@ func printAllow(w io.Writer, client string, r httpapi.AllowResult) error {
 	}
 	tw := newTable(w)
 	fmt.Fprintln(tw, "CLIENT\tDECISION\tLIMIT\tREMAINING\tRESET")
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", client, verdict, count(r.Limit), count(r.Remaining),
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", safe(client), verdict, count(r.Limit), count(r.Remaining),
 		time.Duration(r.ResetMS)*time.Millisecond)
 	return tw.Flush()
 }
@@ -63,7 +65,7 @@ func printStatus(w io.Writer, s httpapi.Status) error {
 	}
 	members := make([]string, 0, len(s.Members))
 	for _, m := range s.Members {
-		members = append(members, m.ID+" ("+m.State+")")
+		members = append(members, safe(m.ID)+" ("+m.State+")")
 	}
 	if len(members) == 0 {
 		members = append(members, "none (a node alone)")
@@ -111,7 +113,20 @@ func printMembers(w io.Writer, l httpapi.MemberList) error {
 		if m.Self {
 			self = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.ID, addr, m.State, self)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safe(m.ID), addr, m.State, self)
 	}
 	return tw.Flush()
+}
+
+// safe returns s as it may be printed to a terminal: unchanged when every
+// rune is printable, else quoted with escapes (\x1b, \n, \ufffd…), so that
+// no byte from a node (an old one may hold such IDs) can move the cursor,
+// split a table row or hide itself.
+func safe(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.QuoteToGraphic(s)
+		}
+	}
+	return s
 }

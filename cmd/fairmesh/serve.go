@@ -115,21 +115,31 @@ with an error naming it: fix or remove the file.`,
 	return cmd
 }
 
-// checkZeroes refuses the flags whose 0 the Config reads as "use the
-// default": on the command line, --min-rate 0 silently meaning 1 would
-// surprise. (Capacity and default rate take 0 for "none", as documented.)
-func checkZeroes(c fairmesh.Config) error {
+// checkServeFlags checks the limiter's flags as the user typed them, so
+// that an error names the flag (--capacity, not the Config field), and
+// refuses the flags whose 0 the Config reads as "use the default": on the
+// command line, --min-rate 0 silently meaning 1 would surprise. (Capacity
+// and default rate take 0 for "none", as documented.)
+func checkServeFlags(c fairmesh.Config) error {
+	periodOK := func(d time.Duration) bool { return d >= fairmesh.MinPeriod && d <= fairmesh.MaxPeriod }
 	switch {
-	case c.DefaultWeight == 0:
-		return errors.New("--default-weight must be at least 1 (make scavengers with \"weight set CLIENT 0\")")
-	case c.MinRate == 0:
-		return errors.New("--min-rate must be at least 1")
-	case c.MaxClients == 0:
-		return errors.New("--max-clients must be at least 1")
-	case c.CapacityPeriod == 0:
-		return errors.New("--capacity-period must be positive")
-	case c.DefaultPeriod == 0:
-		return errors.New("--default-period must be positive")
+	case c.Capacity < 0 || c.Capacity > fairmesh.MaxRate:
+		return fmt.Errorf("--capacity must be in [0, %d] (0: no shared capacity), not %d", fairmesh.MaxRate, c.Capacity)
+	case !periodOK(c.CapacityPeriod):
+		return fmt.Errorf("--capacity-period must be in [%v, %v], not %v", fairmesh.MinPeriod, fairmesh.MaxPeriod, c.CapacityPeriod)
+	case c.DefaultRate < 0 || c.DefaultRate > fairmesh.MaxRate:
+		return fmt.Errorf("--default-rate must be in [0, %d] (0: no default limit), not %d", fairmesh.MaxRate, c.DefaultRate)
+	case !periodOK(c.DefaultPeriod):
+		return fmt.Errorf("--default-period must be in [%v, %v], not %v", fairmesh.MinPeriod, fairmesh.MaxPeriod, c.DefaultPeriod)
+	case c.DefaultWeight < 1 || c.DefaultWeight > fairmesh.MaxWeight:
+		return fmt.Errorf("--default-weight must be in [1, %d], not %d (make scavengers with \"weight set CLIENT 0\")", fairmesh.MaxWeight, c.DefaultWeight)
+	case c.MinRate < 1 || c.MinRate > fairmesh.MaxRate:
+		return fmt.Errorf("--min-rate must be in [1, %d], not %d", fairmesh.MaxRate, c.MinRate)
+	case c.MaxClients < 1:
+		return fmt.Errorf("--max-clients must be at least 1, not %d", c.MaxClients)
+	}
+	if err := fairmesh.ValidateClientID(c.NodeID); err != nil {
+		return fmt.Errorf("--node-id %q: %s", c.NodeID, strings.Replace(strings.TrimPrefix(err.Error(), "fairmesh: "), "client ID", "a node ID", 1))
 	}
 	return nil
 }
@@ -145,7 +155,7 @@ func defaultNodeID() string {
 // it stops accepting, lets requests in flight finish (up to
 // shutdownTimeout), then leaves the mesh and stops the runtime.
 func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
-	if err := checkZeroes(f.cfg); err != nil {
+	if err := checkServeFlags(f.cfg); err != nil {
 		return err
 	}
 	cfg, warnings, err := meshConfig(ctx, f.mesh, f.cfg)
