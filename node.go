@@ -31,6 +31,7 @@ import (
 type Node struct {
 	cfg      Config
 	local    func() int64 // the local clock, Unix ns
+	fast     func() int64 // its cheap reading, for the decision paths
 	offset   atomic.Int64 // adopted mesh-time offset (ns, >= 0)
 	table    *bucket.Table
 	overflow *bucket.Entry
@@ -165,11 +166,11 @@ func NewNode(cfg Config) (*Node, error) {
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
+	clk := cfg.Clock
+	n.local = func() int64 { return clk.Now().UnixNano() }
+	n.fast = n.local
 	if nc, ok := cfg.Clock.(nanoClock); ok {
-		n.local = nc.UnixNano
-	} else {
-		clk := cfg.Clock
-		n.local = func() int64 { return clk.Now().UnixNano() }
+		n.fast = nc.UnixNano
 	}
 	n.hlc = crdt.NewHLC(n.meshNow, cfg.MaxClockOffset)
 	n.holders = []string{cfg.NodeID}
@@ -201,6 +202,13 @@ func (n *Node) Now() time.Time { return time.Unix(0, n.meshNow()) }
 
 // meshNow is the node's mesh time: its clock plus the adopted offset.
 func (n *Node) meshNow() int64 { return n.local() + n.offset.Load() }
+
+// fastNow is meshNow on the clock's cheap reading (nanoClock), for the
+// decision paths only: a clock.CoarseClock sleeps when nothing reads it
+// that way, so maintenance and gossip, which read meshNow, leave an idle
+// node without a ticker. The bucket counts a reading that lags the
+// policies in their window.
+func (n *Node) fastNow() int64 { return n.fast() + n.offset.Load() }
 
 // ValidateClientID reports why id cannot name a client, or nil. A client ID
 // is 1 to MaxClientIDLen bytes of valid UTF-8 without control characters
@@ -238,7 +246,7 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	if k <= 0 || k > MaxRate || clientID == "" || len(clientID) > MaxClientIDLen {
 		return Decision{}
 	}
-	now := n.meshNow()
+	now := n.fastNow()
 	if now >= n.leaseUntil.Load() {
 		n.catchUp(now)
 	} else if now >= n.nextMaintain.Load() {

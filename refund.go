@@ -33,7 +33,7 @@ func (n *Node) Return(clientID string, k int) error {
 	if e == nil {
 		return fmt.Errorf("%w: %q", ErrNotTracked, clientID)
 	}
-	now := n.meshNow()
+	now := n.fastNow() // the reading Decide counted on
 	p := e.Policy()
 	w := now / p.Period
 	_, before := e.Counts(w)

@@ -18,14 +18,31 @@ import (
 // (measured once: up to ~60 ms behind with two goroutines spinning on the
 // 2-core CI machine; a server that waits on I/O yields constantly and does
 // not see this). A late reading only starts windows late; counts stay exact
-// per window. Stop must be called to release the goroutine; UnixNano keeps
-// returning the last stored time after Stop.
+// per window (the Node counts a reading that lags its policies in the
+// policies' window).
+//
+// The clock ticks only while it is read: after idleTicks ticks without a
+// reading its goroutine sleeps, and the next UnixNano reads the wall clock
+// itself (time.Now's cost, once) and wakes it. An idle node therefore costs
+// no wakeups a millisecond. Stop must be called to release the goroutine;
+// UnixNano keeps returning the last stored time after Stop.
 type CoarseClock struct {
 	nanos atomic.Int64
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	// used is set by readers and cleared by the ticker: a reader writes
+	// it only when it finds it clear, at most once a tick, so the fast
+	// path's cache line stays shared.
+	used     atomic.Bool
+	sleeping atomic.Bool
+	wake     chan struct{} // buffered 1
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
 }
+
+// idleTicks is how many ticks without a reading put the clock to sleep:
+// 100 ms at the default resolution, long against the gaps of a node that
+// serves traffic, short against a node that waits.
+const idleTicks = 100
 
 // NewCoarseClock starts a CoarseClock updated every resolution (1 ms when
 // resolution <= 0). The caller owns it and must call Stop.
@@ -33,7 +50,7 @@ func NewCoarseClock(resolution time.Duration) *CoarseClock {
 	if resolution <= 0 {
 		resolution = time.Millisecond
 	}
-	c := &CoarseClock{stop: make(chan struct{}), done: make(chan struct{})}
+	c := &CoarseClock{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	c.nanos.Store(time.Now().UnixNano())
 	go c.run(resolution)
 	return c
@@ -43,12 +60,32 @@ func (c *CoarseClock) run(resolution time.Duration) {
 	defer close(c.done)
 	t := time.NewTicker(resolution)
 	defer t.Stop()
+	idle := 0
 	for {
 		select {
 		case <-c.stop:
 			return
 		case now := <-t.C:
 			c.nanos.Store(now.UnixNano())
+			if c.used.Swap(false) {
+				idle = 0
+				continue
+			}
+			if idle++; idle < idleTicks {
+				continue
+			}
+			// Asleep: readers read the wall clock and wake it.
+			t.Stop()
+			c.sleeping.Store(true)
+			select {
+			case <-c.stop:
+				return
+			case <-c.wake:
+			}
+			c.nanos.Store(time.Now().UnixNano())
+			c.sleeping.Store(false)
+			idle = 0
+			t.Reset(resolution)
 		}
 	}
 }
@@ -60,14 +97,28 @@ func (c *CoarseClock) Now() time.Time { return time.Now() }
 
 // UnixNano returns the last stored wall time in Unix nanoseconds, without
 // building a time.Time: the cheap, coarse reading. The Node's fast path
-// uses it when its Clock is a *CoarseClock.
-func (c *CoarseClock) UnixNano() int64 { return c.nanos.Load() }
+// uses it when its Clock is a *CoarseClock. While the clock sleeps (nobody
+// read it for idleTicks ticks) it returns the wall time and wakes it.
+func (c *CoarseClock) UnixNano() int64 {
+	if c.sleeping.Load() {
+		select {
+		case c.wake <- struct{}{}:
+		default: // a wakeup is pending already
+		}
+		return time.Now().UnixNano()
+	}
+	if !c.used.Load() {
+		c.used.Store(true)
+	}
+	return c.nanos.Load()
+}
 
 // Stop ends the update goroutine and waits for it. It is safe to call
 // twice. UnixNano keeps returning the last stored time after Stop.
 func (c *CoarseClock) Stop() {
 	c.once.Do(func() { close(c.stop) })
 	<-c.done
+	c.sleeping.Store(false)
 }
 
 // ManualClock is a fairmesh.Clock for tests and simulations: time moves only when the

@@ -52,3 +52,35 @@ func TestCoarseClockAdvancesAndStops(t *testing.T) {
 		t.Fatal("the coarse reading moved after Stop")
 	}
 }
+
+// A clock nobody reads stops ticking (an idle node must cost no wakeups a
+// millisecond); a reading while it sleeps is the wall time, not the stale
+// stored one, and wakes it.
+func TestCoarseClockSleepsWhenUnreadAndWakesOnARead(t *testing.T) {
+	c := NewCoarseClock(time.Millisecond)
+	defer c.Stop()
+	deadline := time.Now().Add(5 * time.Second)
+	for !c.sleeping.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("an unread clock did not go to sleep within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stored := c.nanos.Load()
+	time.Sleep(30 * time.Millisecond)
+	if c.nanos.Load() != stored {
+		t.Fatal("a sleeping clock still ticks")
+	}
+	before := time.Now().UnixNano()
+	got := c.UnixNano()
+	if got < before {
+		t.Fatalf("a read while asleep returned %v, older than the wall clock before it (%v)", got, before)
+	}
+	for deadline := time.Now().Add(5 * time.Second); c.sleeping.Load() || c.nanos.Load() == stored; {
+		if time.Now().After(deadline) {
+			t.Fatal("a read did not wake the clock within 5s")
+		}
+		c.UnixNano() // a node serving traffic keeps reading
+		time.Sleep(time.Millisecond)
+	}
+}
