@@ -17,7 +17,8 @@ import (
 type Options struct {
 	// AdminToken, when not empty, is required as "Authorization: Bearer
 	// <token>" on the endpoints that change configuration (the two PUTs,
-	// deleting a client and removing a member); other requests answer 401. It is compared in constant time.
+	// deleting a client, applying a config file and removing a member; a
+	// dry run of an apply too, as it reveals the configuration); other requests answer 401. It is compared in constant time.
 	AdminToken string
 	// MaxBodyBytes caps a request body; a larger body answers 413.
 	// 0 or less: DefaultMaxBodyBytes.
@@ -94,6 +95,7 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 	h.mux.HandleFunc("PUT /v1/clients/{client}/limit", h.admin(h.putLimit))
 	h.mux.HandleFunc("GET /v1/clients/{client}", h.getClient)
 	h.mux.HandleFunc("DELETE /v1/clients/{client}", h.admin(h.deleteClient))
+	h.mux.HandleFunc("POST /v1/apply", h.admin(h.applyClients))
 	h.mux.HandleFunc("GET /v1/clients", h.listClients)
 	h.mux.HandleFunc("GET /v1/status", h.getStatus)
 	h.mux.HandleFunc("GET /v1/members", h.getMembers)

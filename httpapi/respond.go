@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/fairmesh/fairmesh/internal/strictjson"
 )
 
 // writeJSON writes v with the given status. Encoding errors after the
@@ -41,11 +43,16 @@ func invalid(field, format string, args ...any) *badInput {
 // decodeBody reads one JSON value from the capped request body into dst,
 // rejecting unknown fields, a key given twice and trailing data.
 func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, dst any) *badInput {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	return decodeBodyMax(w, r, dst, h.maxBody)
+}
+
+// decodeBodyMax is decodeBody with its own cap on the body.
+func decodeBodyMax(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) *badInput {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
 		return jsonError(err, "")
 	}
-	if dup := duplicateKey(raw); dup != "" {
+	if dup := strictjson.DuplicateKey(raw); dup != "" {
 		return invalid(dup, "%s is given twice; give each field once", dup)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))

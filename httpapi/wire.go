@@ -170,3 +170,35 @@ type Health struct {
 	Status string `json:"status"`
 	Reason string `json:"reason,omitempty"`
 }
+
+// ApplyRequest is the body of POST /v1/apply: the config of the listed
+// clients (a client's weight or limit left out means its default), and
+// with Prune, no config for the clients not listed.
+type ApplyRequest struct {
+	Clients []ClientSetting `json:"clients"`
+	Prune   bool            `json:"prune,omitempty"`
+}
+
+// ClientSetting is one client's own config: each field omitted when the
+// client runs on the node's default. ID is set in requests and left out
+// of the before and after of a change.
+type ClientSetting struct {
+	ID     string `json:"id,omitempty"`
+	Weight *int   `json:"weight,omitempty"`
+	Rate   *int   `json:"rate,omitempty"`
+	Period string `json:"period,omitempty"`
+}
+
+// ApplyResponse answers POST /v1/apply: the changes made (Applied) or that
+// a dry run would make, one per client whose config differs, by client ID.
+type ApplyResponse struct {
+	Applied bool           `json:"applied"`
+	Changes []ClientChange `json:"changes"`
+}
+
+// ClientChange is one client's config before and after an apply.
+type ClientChange struct {
+	ID     string        `json:"id"`
+	Before ClientSetting `json:"before"`
+	After  ClientSetting `json:"after"`
+}

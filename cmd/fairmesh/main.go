@@ -74,7 +74,7 @@ node's HTTP API (--node, or $FAIRMESH_NODE).`,
 		Version:       version(),
 	}
 	root.SetVersionTemplate("fairmesh {{.Version}}\n")
-	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newClientCmd(), newAllowCmd(), newReturnCmd(), newClientsCmd(), newStatusCmd(), newMembersCmd(), newSimCmd())
+	root.AddCommand(newServeCmd(), newWeightCmd(), newLimitCmd(), newClientCmd(), newApplyCmd(), newAllowCmd(), newReturnCmd(), newClientsCmd(), newStatusCmd(), newMembersCmd(), newSimCmd())
 	setFlagErrors(root)
 	return root
 }
