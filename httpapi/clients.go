@@ -246,6 +246,7 @@ func clientJSON(cs fairmesh.ClientStatus) Client {
 		PrevAdmitted: cs.PrevAdmitted,
 		PrevDenied:   cs.PrevDenied,
 		MeshDemand:   cs.MeshDemand,
+		Window:       cs.Config.Period.String(),
 		State:        clientState(cs),
 	}
 }

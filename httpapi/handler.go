@@ -87,6 +87,8 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 	h.latency = latency
 	h.mux.Handle("GET /metrics", metricsHandler(reg))
 	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.Handle("GET /ui/", http.StripPrefix("/ui/", uiFiles()))
+	h.mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	h.mux.HandleFunc("GET /v1/allow/{client}", h.allowOne)
 	h.mux.HandleFunc("POST /v1/allow", h.allowBatch)

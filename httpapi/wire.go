@@ -88,6 +88,9 @@ type Client struct {
 	PrevDenied   int64 `json:"prev_denied"`
 	// MeshDemand is the client's demand over the mesh, per window.
 	MeshDemand int64 `json:"mesh_demand"`
+	// Window is the length of the client's windows (its limit's period,
+	// else the capacity's or the default's): what the counts above are per.
+	Window string `json:"window"`
 	// State is "configured" (it has a weight or limit of its own),
 	// "tracked" (no config of its own, but its traffic is known here) or
 	// "unknown" (neither: only in a DELETE's answer; GET answers 404).
@@ -152,6 +155,7 @@ type Counters struct {
 	MessagesSent       uint64 `json:"messages_sent"`
 	BytesSent          uint64 `json:"bytes_sent"`
 	MessagesReceived   uint64 `json:"messages_received"`
+	BytesReceived      uint64 `json:"bytes_received"`
 	DroppedMessages    uint64 `json:"dropped_messages"`
 	DroppedReports     uint64 `json:"dropped_reports"`
 	Collisions         uint64 `json:"hash_collisions"`
@@ -162,6 +166,8 @@ type Counters struct {
 	NacksSent          uint64 `json:"nacks_sent"`            // gossip payloads asked for again
 	ReportsRepaired    uint64 `json:"reports_repaired"`      // gossip payloads sent again when asked
 	Released           uint64 `json:"reservations_released"` // reserved capacity moved to the pool
+	ConfigLocal        uint64 `json:"config_updates_local"`  // config writes made through this node
+	ConfigRemote       uint64 `json:"config_updates_remote"` // config registers a peer changed here
 }
 
 // Health answers GET /healthz and GET /readyz: Status is "ok", "ready"

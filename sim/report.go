@@ -50,6 +50,9 @@ type Report struct {
 	GossipBytesPerNodePerS float64 `json:"gossip_bytes_per_node_per_s"`
 	// MeasuredWindows counts the windows the fairness figures cover.
 	MeasuredWindows int `json:"measured_windows"`
+	// WindowNS is the measurement window's length: window i of Windows
+	// starts i·WindowNS after the start of true time.
+	WindowNS int64 `json:"window_ns"`
 	// Windows has per-window figures (see MaxClientRows).
 	Windows []WindowRow `json:"windows"`
 	// Violations are broken invariants and bounds, at most MaxViolations.

@@ -448,7 +448,7 @@ func (r *runner) storm(e event) {
 
 func (r *runner) report() *Report {
 	r.finalConfigCheck()
-	rep := &Report{Name: r.p.name, Seed: r.p.seed}
+	rep := &Report{Name: r.p.name, Seed: r.p.seed, WindowNS: r.p.window}
 	r.analyze(rep)
 	r.checkQuotas(rep)
 	rep.OverAdmissionPct = round4(rep.OverAdmissionPct)

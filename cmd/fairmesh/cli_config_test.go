@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +100,17 @@ func TestTablesEscapeUnprintableIDs(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(out, "\n"), "one line per client and the header")
 	assert.Contains(t, out, `"evil\x1b[2J\nrow"`)
 	assert.Contains(t, out, "fine-ü ")
+}
+
+// sim --html writes the page; piped (as here), sim prints no progress.
+func TestSimHTMLAndQuietWhenPiped(t *testing.T) {
+	out := t.TempDir() + "/report.html"
+	r := cli(t, "sim", "--scenario", "steady", "--html", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stderr, "no progress on a pipe")
+	page, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `<section data-scenario="steady">`)
+	assert.Contains(t, string(page), `class="admitted"`)
+	assert.Contains(t, r.stdout, "scenario steady")
 }

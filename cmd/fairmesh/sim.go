@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/fairmesh/fairmesh/sim"
 	"github.com/spf13/cobra"
@@ -26,6 +29,7 @@ func newSimCmd() *cobra.Command {
 		seed    uint64
 		outDir  string
 		shrinks int
+		htmlOut string
 	)
 	cmd := &cobra.Command{
 		Use:   "sim [FILE…]",
@@ -93,14 +97,26 @@ cannot be read or run.`,
 			reports := make([]*sim.Report, 0, len(scs))
 			bad := false
 			out := cmd.OutOrStdout()
+			progress := newProgress(cmd.ErrOrStderr(), len(scs))
 			for _, sc := range scs {
+				progress.start(sc.Name)
 				rep, err := sim.Run(sc)
+				progress.done()
 				if err != nil {
 					return err
 				}
 				bad = bad || len(rep.Violations) > 0
+				if htmlOut != "" {
+					// The page charts every window; the text report
+					// below still prints them only with --windows.
+					full := *rep
+					full.Windows = slices.Clone(rep.Windows)
+					reports = append(reports, &full)
+				}
 				if asJSON {
-					reports = append(reports, rep)
+					if htmlOut == "" {
+						reports = append(reports, rep)
+					}
 					continue
 				}
 				if !windows {
@@ -108,6 +124,11 @@ cannot be read or run.`,
 				}
 				rep.WriteText(out)
 				fmt.Fprintln(out)
+			}
+			if htmlOut != "" {
+				if err := writeHTMLReport(htmlOut, scs, reports); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(out)
@@ -125,6 +146,7 @@ cannot be read or run.`,
 	cmd.Flags().StringArrayVar(&names, "scenario", nil, `built-in scenario to run (repeatable; "all" for every one)`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of reports (with the per-window figures)")
 	cmd.Flags().BoolVar(&windows, "windows", false, "include the per-window table in the text report")
+	cmd.Flags().StringVar(&htmlOut, "html", "", "also write the reports as one self-contained HTML page to this file, with a chart per scenario of admitted against ideal per client and window, fault events marked")
 	cmd.Flags().IntVar(&fuzzN, "fuzz", 0, "draw and check this many random scenarios instead")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "the seed of --fuzz: the same seed draws the same scenarios")
 	cmd.Flags().StringVar(&outDir, "out", ".", "where --fuzz writes each failing scenario, shrunk, as JSON")
@@ -195,4 +217,59 @@ func loadFile(path string) (sim.Scenario, error) {
 		return sim.Scenario{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return sc, nil
+}
+
+// writeHTMLReport writes the HTML page atomically enough for a report: to
+// a temporary file beside it, then renamed, so that a failed run leaves
+// no half page.
+func writeHTMLReport(path string, scs []sim.Scenario, reports []*sim.Report) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".fairmesh-sim-*.html")
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := sim.WriteHTML(tmp, scs, reports); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--html: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	return nil
+}
+
+// progress tells a person at a terminal which scenario is running (a run
+// can take tens of seconds); piped or redirected, it says nothing.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	n, total int
+	began    time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) start(name string) {
+	p.n++
+	p.began = time.Now()
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\x1b[Krunning %d/%d: %s…", p.n, p.total, name)
+	}
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\x1b[K")
+	}
 }
