@@ -182,8 +182,11 @@ func (n *Node) checkLease(now int64) {
 		changed = n.reclaim(now)
 	}
 	if fenced != n.fenced || changed {
-		if fenced != n.fenced {
-			n.log.Warn("fairmesh: lease", "fenced", fenced, "members", n.knownMembers())
+		switch {
+		case fenced != n.fenced && fenced:
+			n.log.Warn("fairmesh: fenced: too few members confirm hearing this node; it admits nothing until they do", "members", n.knownMembers())
+		case fenced != n.fenced:
+			n.log.Info("fairmesh: lease held: serving", "members", n.knownMembers())
 		}
 		n.fenced = fenced
 		n.setHolders(now)
