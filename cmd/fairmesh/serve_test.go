@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,6 +153,24 @@ func TestServeRefusesUnencryptedGossipOffLoopback(t *testing.T) {
 	stop()
 	assert.Equal(t, 0, <-done)
 	assert.Contains(t, logs.String(), "level=WARN msg=\"gossip on 0.0.0.0:0 is not encrypted")
+}
+
+// A node started without --join (and without --bind) gossips on loopback
+// only: a mesh of one opens no port to the network, and needs no key.
+func TestServeAloneGossipsOnLoopback(t *testing.T) {
+	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logs := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--data-dir", ""}, io.Discard, logs)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "fairmesh serving") }, 5*time.Second, 10*time.Millisecond, logs.String())
+	stop()
+	assert.Equal(t, 0, <-done, logs.String())
+	assert.Contains(t, logs.String(), "gossip=127.0.0.1:7946")
+	assert.NotContains(t, logs.String(), "level=WARN")
 }
 
 // A node alone that cannot bind its gossip port does not serve HTTP either.
