@@ -38,13 +38,18 @@ const leaveGrace = 10 * time.Second
 //     leave notice since it last became alive, even if the notice came
 //     after the departure.
 func (m *Mesh) watchMembers(stop <-chan struct{}) {
-	t := time.NewTicker(m.cfg.GossipInterval)
+	every := m.interval()
+	t := time.NewTicker(every)
 	defer t.Stop()
 	view := map[string]*memberView{}
 	tell := func(id string, was fairmesh.MemberState, known bool, s fairmesh.MemberState) {
 		m.node.SetMember(id, s)
 		m.st.memberChanges.Add(1)
 		logMemberChange(m.log, id, was, known, s)
+		select {
+		case m.kick <- struct{}{}: // the ticker adapts its pace at once
+		default:
+		}
 	}
 	set := func(id string, s fairmesh.MemberState, now time.Time) {
 		if id == m.cfg.NodeID || s == wake {
@@ -127,6 +132,10 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 			}
 		}
 		m.live.prune(func(id string) bool { return view[id] != nil })
+		if now := m.interval(); now != every {
+			every = now
+			t.Reset(every)
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ type Mesh struct {
 	log   *slog.Logger
 
 	reliable chan reliableSend
+	kick     chan struct{} // the poller tells the ticker the members changed
 
 	stop    chan struct{} // closed by Close: every goroutine returns
 	wg      sync.WaitGroup
@@ -57,6 +58,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		reliable: make(chan reliableSend, cfg.MaxSendQueue),
+		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		joined:   make(chan struct{}),
 	}

@@ -18,19 +18,43 @@ type reliableSend struct {
 	env []byte
 }
 
-// tick is the ticker goroutine: every GossipInterval it runs the Node's
-// Tick on the Node's clock and sends what it returns, until stop is closed.
+// loneInterval is how often a node alone (no other member, nobody to
+// join) ticks and polls its members: it has nobody to gossip with, its
+// decisions run its maintenance themselves, and a member that joins wakes
+// the poller at once. An idle node alone then wakes a few times a second
+// rather than twenty.
+const loneInterval = time.Second
+
+// interval is how often the ticker and the members poller run now:
+// GossipInterval, or loneInterval (when longer) while the node is alone.
+func (m *Mesh) interval() time.Duration {
+	if len(m.cfg.Join) == 0 && len(m.ev.nodes()) <= 1 {
+		return max(m.cfg.GossipInterval, loneInterval)
+	}
+	return m.cfg.GossipInterval
+}
+
+// tick is the ticker goroutine: every GossipInterval (see interval) it runs
+// the Node's Tick on the Node's clock and sends what it returns, until stop
+// is closed. The poller kicks it when the members change, so that a node
+// that was alone starts gossiping with one that joined at once.
 func (m *Mesh) tick(stop <-chan struct{}) {
-	t := time.NewTicker(m.cfg.GossipInterval)
+	every := m.interval()
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
-			if msgs := m.node.Tick(m.clock.Now()); len(msgs) > 0 {
-				m.send(msgs)
-			}
+		case <-m.kick:
+		}
+		if msgs := m.node.Tick(m.clock.Now()); len(msgs) > 0 {
+			m.send(msgs)
+		}
+		if now := m.interval(); now != every {
+			every = now
+			t.Reset(every)
 		}
 	}
 }
