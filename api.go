@@ -107,6 +107,8 @@ type Counters struct {
 	// weight, a limit, a deletion); ConfigUpdatesRemote the registers
 	// that a peer's message (or a loaded config file) changed here.
 	ConfigUpdatesLocal, ConfigUpdatesRemote uint64
+	// Audit is what the mesh's audit of its own admissions found.
+	Audit AuditStatus
 }
 
 // MemberState is a member's state as the membership layer reports it.

@@ -23,7 +23,7 @@ type configAudit struct {
 // logRemoteConfig logs a register that a peer's message changed here.
 func (n *Node) logRemoteConfig(from string, c wireConfig) {
 	now := n.meshNow()
-	a := &n.audit
+	a := &n.confLog
 	if now-a.windowStart >= auditPeriod {
 		a.windowStart, a.logged = now, 0
 	}

@@ -127,6 +127,7 @@ func (n *Node) rollover(now int64) {
 	})
 	n.rolloverEntry(n.overflow, now, exact)
 	n.noteBoundary(n.overflow.Policy().Period, now)
+	n.auditFinish(now)
 }
 
 // noteBoundary makes sure the next sweep runs no later than the end of the

@@ -48,13 +48,14 @@ type Node struct {
 	returned    atomic.Uint64 // requests given back by Return
 	confVersion atomic.Uint64 // see ConfigVersion
 
-	mu    sync.Mutex // guards everything below
-	hlc   *crdt.HLC
-	log   *slog.Logger
-	conf  map[uint64]*clientConf   // configured clients
-	audit configAudit              // rate limit of the log lines of config from peers
-	peer  map[uint64]*remoteClient // demand reported by other nodes
-	mem   map[string]MemberState   // other members as the membership layer sees them
+	mu      sync.Mutex // guards everything below
+	hlc     *crdt.HLC
+	log     *slog.Logger
+	conf    map[uint64]*clientConf   // configured clients
+	confLog configAudit              // rate limit of the log lines of config from peers
+	audit   auditState               // the mesh's audit of its admissions (audit.go)
+	peer    map[uint64]*remoteClient // demand reported by other nodes
+	mem     map[string]MemberState   // other members as the membership layer sees them
 
 	holders []string // sorted slice holders: self, then members per policy
 	// holdersChangedAt is when the holders last changed (mesh time):
@@ -173,6 +174,7 @@ func NewNode(cfg Config) (*Node, error) {
 		n.fast = nc.UnixNano
 	}
 	n.hlc = crdt.NewHLC(n.meshNow, cfg.MaxClockOffset)
+	n.audit = newAuditState(n.meshNow(), int64(n.cfg.CapacityPeriod))
 	n.holders = []string{cfg.NodeID}
 	now := n.meshNow()
 	n.startedAt = now

@@ -41,6 +41,8 @@ func (n *Node) Receive(from string, payload []byte) error {
 		n.onLease(from, m.lease, n.meshNow())
 	case msgView:
 		n.mergeView(from, m.view)
+	case msgAudit:
+		n.onAudit(from, m.audit)
 	case msgLedger:
 		now := n.meshNow()
 		for _, w := range m.ledger {

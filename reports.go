@@ -22,6 +22,7 @@ func (n *Node) rolloverEntry(e *bucket.Entry, now int64, exact bool) {
 	}
 	for fw := max(c.Processed+1, w-2); fw <= w-1; fw++ {
 		att, adm := e.Counts(fw)
+		n.auditCount(fw, p.Period, adm)
 		n.counters.Admitted += adm
 		n.counters.Denied += att - adm
 		d := att * demandScale

@@ -55,6 +55,10 @@ func (n *Node) Tick(now time.Time) []Message {
 	for _, p := range n.leasePayloads(mesh) {
 		out = append(out, Message{Payload: p})
 	}
+	if p := n.auditPayload(stamp); p != nil {
+		out = append(out, Message{Payload: p})
+	}
+	n.auditWindows()
 	if n.pendingView > 0 {
 		n.pendingView--
 		for _, p := range n.encodeViews(stamp) {

@@ -95,6 +95,7 @@ type wireMsg struct {
 	view    *wireView
 	ledger  []wireLedger
 	lease   *wireLease
+	audit   *wireAudit
 }
 
 type wireLease struct {

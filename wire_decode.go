@@ -326,6 +326,12 @@ func decodeMessage(b []byte) (wireMsg, error) {
 			return m, err
 		}
 		m.lease = l
+	case msgAudit:
+		a, err := decodeAudit(r, n)
+		if err != nil {
+			return m, err
+		}
+		m.audit = a
 	case msgView:
 		v, err := decodeView(r, n)
 		if err != nil {

@@ -136,6 +136,7 @@ func fuzzSeeds() [][]byte {
 			{hash: 1, window: 3, kind: ledgerTransfer, from: "n2#7", to: "n1#1800000000000000000", value: 2},
 			{hash: 1, window: 3, kind: ledgerAck, from: "n1#1800000000000000000", to: "n2#7", value: 2},
 		})[0],
+		encodeAudit(1350, testStamp, 1_800_000_000, 1_800_000_004, []uint64{0, 250, 1000}),
 	}
 }
 
@@ -159,6 +160,16 @@ func FuzzDecodeMessage(f *testing.F) {
 			again = [][]byte{encodeView(MaxPayloadBytes, m.stamp, m.view.inc, m.view.entry)}
 		case msgLedger:
 			again = encodeLedger(MaxPayloadBytes, m.stamp, m.ledger)
+		case msgAudit:
+			counts := make([]uint64, len(m.audit.counts))
+			for i, c := range m.audit.counts {
+				counts[i] = uint64(c[1])
+			}
+			base := m.audit.first
+			if len(m.audit.counts) > 0 {
+				base = m.audit.counts[0][0]
+			}
+			again = [][]byte{encodeAudit(MaxPayloadBytes, m.stamp, m.audit.first, base, counts)}
 		}
 		for _, p := range again {
 			m2, err := decodeMessage(p)
@@ -166,6 +177,7 @@ func FuzzDecodeMessage(f *testing.F) {
 				t.Fatalf("re-encoded message does not decode: %v", err)
 			}
 			if len(m2.reports) != len(m.reports) || len(m2.configs) != len(m.configs) || len(m2.ledger) != len(m.ledger) ||
+				(m.audit != nil && (m2.audit == nil || len(m2.audit.counts) != len(m.audit.counts))) ||
 				(m.view != nil && (m2.view == nil || len(m2.view.entry.members) != len(m.view.entry.members))) {
 				t.Fatalf("round trip changed the entry count")
 			}

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -360,6 +362,7 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	if d := (target - in + period) % period; d > 0 {
 		time.Sleep(d)
 	}
+	auditBefore := s.c.audits()
 	f := &faultRun{t: t, s: s, start: time.Now()}
 	body(t, f)
 	if f.heal.IsZero() {
@@ -385,6 +388,7 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	if formedErr != nil {
 		vs = append(vs, Violation{"reform", formedErr.Error()})
 	}
+	vs = append(vs, checkAudit(auditBefore, s.c.audits(), b.sides() > 1)...)
 	s.acked = append(s.acked, f.writes...)
 	snaps, err := s.c.settledConfigs(s.acked, settleTimeout)
 	if err != nil {
@@ -522,4 +526,54 @@ func (s *suite) logTable(t *testing.T) {
 			strings.Join(failed, ", "))
 	}
 	t.Log(b.String())
+}
+
+// auditFigures is what a node's audit of the mesh found (GET /v1/status).
+type auditFigures struct {
+	OverWindows  uint64 `json:"over_windows"`
+	OverRequests uint64 `json:"over_requests"`
+	Windows      uint64 `json:"windows"`
+}
+
+// audits reads every reachable node's audit figures.
+func (c *cluster) audits() map[string]auditFigures {
+	out := map[string]auditFigures{}
+	for _, n := range c.nodes {
+		var st struct {
+			Counters struct {
+				Audit auditFigures `json:"audit"`
+			} `json:"counters"`
+		}
+		if getJSON(n.base+"/v1/status", &st) == nil {
+			out[n.id] = st.Counters.Audit
+		}
+	}
+	return out
+}
+
+// checkAudit holds the mesh's audit of itself (each node adds up what all
+// admitted in every capacity window) to what the checker sees: under the
+// default policy no node's audit may find a window over the capacity; under
+// available, whose split does admit past it, some node's must. A node that
+// restarted during the fault starts its figures over.
+func checkAudit(before, after map[string]auditFigures, expectOver bool) []Violation {
+	var found bool
+	var vs []Violation
+	for _, id := range slices.Sorted(maps.Keys(after)) {
+		a, b := after[id], before[id]
+		if a.Windows < b.Windows {
+			b = auditFigures{} // restarted
+		}
+		if a.OverWindows > b.OverWindows {
+			found = true
+			if !expectOver {
+				vs = append(vs, Violation{"audit", fmt.Sprintf("%s's audit found %d windows over the capacity (+%d requests)",
+					id, a.OverWindows-b.OverWindows, a.OverRequests-b.OverRequests)})
+			}
+		}
+	}
+	if expectOver && !found {
+		vs = append(vs, Violation{"audit", "no node's audit found the split's over-admission"})
+	}
+	return vs
 }

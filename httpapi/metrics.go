@@ -24,6 +24,8 @@ type nodeCollector struct {
 	messages, bytes, receiveErrors, collisions      *prometheus.Desc
 	rights, released, evicted, members, tracked     *prometheus.Desc
 	maxClients, fenced, clockOffset, capacity, info *prometheus.Desc
+	auditWindows, auditOver, auditOverRequests      *prometheus.Desc
+	auditLast                                       *prometheus.Desc
 }
 
 func newNodeCollector(n *fairmesh.Node) *nodeCollector {
@@ -31,25 +33,29 @@ func newNodeCollector(n *fairmesh.Node) *nodeCollector {
 		return prometheus.NewDesc("fairmesh_"+name, help, labels, nil)
 	}
 	return &nodeCollector{
-		node:          n,
-		decisions:     d("decisions_total", "Requests decided by this node, by result (admitted, denied).", "result"),
-		overflowed:    d("overflow_requests_total", "Requests decided in the shared overflow bucket (clients past --max-clients or with a colliding ID)."),
-		returned:      d("returned_requests_total", "Admitted requests given back by POST /v1/return."),
-		configUpdates: d("config_updates_total", "Config registers (weights, limits, deletions) changed on this node, by origin: local (written through this node) or remote (from a peer or the data directory).", "origin"),
-		messages:      d("gossip_messages_total", "Gossip payloads sent (out) and received (in) by the limiter.", "direction"),
-		bytes:         d("gossip_bytes_total", "Gossip payload bytes sent (out) and received (in) by the limiter.", "direction"),
-		receiveErrors: d("receive_errors_total", "Gossip payloads or entries refused, by kind: malformed (undecodable, unknown version, oversized, bad sender), over_limit (entries past --max-clients or with a colliding ID), clock_ahead (stamps further ahead than the clock guard).", "kind"),
-		collisions:    d("id_collisions_total", "Client IDs refused or sent to the overflow bucket because another ID with the same 64-bit hash is known."),
-		rights:        d("rights_transferred_total", "Limit rights moved between members within a window, by direction (lent, borrowed).", "direction"),
-		released:      d("reservations_released_total", "Reserved capacity moved to the pool because its client fell silent within the window."),
-		evicted:       d("evicted_clients_total", "Idle clients evicted from the table."),
-		members:       d("members", "Mesh members this node knows, itself excluded, by state (alive, suspect, dead, left).", "state"),
-		tracked:       d("tracked_clients", "Clients this node tracks."),
-		maxClients:    d("max_clients", "The bound on tracked clients (--max-clients)."),
-		fenced:        d("fenced", "1 while this node admits nothing because its lease ran out (or it has not reached any member it was told to join), else 0."),
-		clockOffset:   d("clock_offset_seconds", "How far this node's mesh time is ahead of its own clock: the lead it adopted from its peers."),
-		capacity:      d("capacity", "The shared capacity in requests per capacity period (0: none).", "period"),
-		info:          d("node_info", "Always 1; the labels name the node and its partition policy.", "node_id", "partition_policy"),
+		node:              n,
+		decisions:         d("decisions_total", "Requests decided by this node, by result (admitted, denied).", "result"),
+		overflowed:        d("overflow_requests_total", "Requests decided in the shared overflow bucket (clients past --max-clients or with a colliding ID)."),
+		returned:          d("returned_requests_total", "Admitted requests given back by POST /v1/return."),
+		configUpdates:     d("config_updates_total", "Config registers (weights, limits, deletions) changed on this node, by origin: local (written through this node) or remote (from a peer or the data directory).", "origin"),
+		messages:          d("gossip_messages_total", "Gossip payloads sent (out) and received (in) by the limiter.", "direction"),
+		bytes:             d("gossip_bytes_total", "Gossip payload bytes sent (out) and received (in) by the limiter.", "direction"),
+		receiveErrors:     d("receive_errors_total", "Gossip payloads or entries refused, by kind: malformed (undecodable, unknown version, oversized, bad sender), over_limit (entries past --max-clients or with a colliding ID), clock_ahead (stamps further ahead than the clock guard).", "kind"),
+		collisions:        d("id_collisions_total", "Client IDs refused or sent to the overflow bucket because another ID with the same 64-bit hash is known."),
+		rights:            d("rights_transferred_total", "Limit rights moved between members within a window, by direction (lent, borrowed).", "direction"),
+		released:          d("reservations_released_total", "Reserved capacity moved to the pool because its client fell silent within the window."),
+		evicted:           d("evicted_clients_total", "Idle clients evicted from the table."),
+		members:           d("members", "Mesh members this node knows, itself excluded, by state (alive, suspect, dead, left).", "state"),
+		tracked:           d("tracked_clients", "Clients this node tracks."),
+		maxClients:        d("max_clients", "The bound on tracked clients (--max-clients)."),
+		fenced:            d("fenced", "1 while this node admits nothing because its lease ran out (or it has not reached any member it was told to join), else 0."),
+		clockOffset:       d("clock_offset_seconds", "How far this node's mesh time is ahead of its own clock: the lead it adopted from its peers."),
+		capacity:          d("capacity", "The shared capacity in requests per capacity period (0: none).", "period"),
+		info:              d("node_info", "Always 1; the labels name the node and its partition policy.", "node_id", "partition_policy"),
+		auditWindows:      d("mesh_audited_windows_total", "Capacity windows whose admissions this node added up over the whole mesh, by result: complete (every member's count arrived) or incomplete (one never did: a crash, a long cut).", "result"),
+		auditOver:         d("mesh_over_capacity_windows_total", "Audited capacity windows in which the mesh, all nodes together, admitted more than the capacity."),
+		auditOverRequests: d("mesh_over_capacity_requests_total", "The requests the mesh admitted beyond the capacity, summed over the audited windows."),
+		auditLast:         d("mesh_last_audited_admitted", "What the mesh admitted in the last audited capacity window, all nodes together."),
 	}
 }
 
@@ -99,6 +105,11 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.clockOffset, s.ClockOffset.Seconds())
 	gauge(c.capacity, float64(s.Capacity), s.CapacityPeriod.String())
 	gauge(c.info, 1, s.NodeID, string(s.Partition))
+	counter(c.auditWindows, k.Audit.Windows, "complete")
+	counter(c.auditWindows, k.Audit.Incomplete, "incomplete")
+	counter(c.auditOver, k.Audit.OverWindows)
+	counter(c.auditOverRequests, k.Audit.OverRequests)
+	gauge(c.auditLast, float64(k.Audit.LastAdmitted))
 }
 
 // newMetrics returns the registry /metrics serves: the node's collector,

@@ -80,6 +80,8 @@ func TestMetricsMoveWithDecisionsAndConfig(t *testing.T) {
 	assert.Zero(t, value(t, after, "fairmesh_config_updates_total", "origin", "remote"))
 	assert.Equal(t, 1.0, value(t, after, "fairmesh_tracked_clients"))
 	assert.Equal(t, 100.0, value(t, after, "fairmesh_capacity", "period", "1s"))
+	assert.Zero(t, value(t, after, "fairmesh_mesh_over_capacity_windows_total"), "the audit's families are there")
+	assert.Zero(t, value(t, after, "fairmesh_mesh_audited_windows_total", "result", "incomplete"))
 	assert.Equal(t, 3.0, value(t, after, "fairmesh_http_request_duration_seconds", "route", "GET /v1/allow/{client}", "code", "200"))
 	assert.Equal(t, 2.0, value(t, after, "fairmesh_http_request_duration_seconds", "route", "GET /v1/allow/{client}", "code", "429"))
 

@@ -168,6 +168,7 @@ type Counters struct {
 	Released           uint64 `json:"reservations_released"` // reserved capacity moved to the pool
 	ConfigLocal        uint64 `json:"config_updates_local"`  // config writes made through this node
 	ConfigRemote       uint64 `json:"config_updates_remote"` // config registers a peer changed here
+	Audit              Audit  `json:"audit"`
 }
 
 // Health answers GET /healthz and GET /readyz: Status is "ok", "ready"
@@ -207,4 +208,17 @@ type ClientChange struct {
 	ID     string        `json:"id"`
 	Before ClientSetting `json:"before"`
 	After  ClientSetting `json:"after"`
+}
+
+// Audit is the mesh's audit of its own admissions per capacity window
+// (see fairmesh.AuditStatus): windows audited complete and incomplete,
+// those over the capacity and by how many requests in all, and the last
+// audited window (its start in Unix ms of mesh time) with its admissions.
+type Audit struct {
+	Windows      uint64 `json:"windows"`
+	Incomplete   uint64 `json:"incomplete"`
+	OverWindows  uint64 `json:"over_windows"`
+	OverRequests uint64 `json:"over_requests"`
+	LastWindowMS int64  `json:"last_window_ms"`
+	LastAdmitted uint64 `json:"last_admitted"`
 }

@@ -77,6 +77,11 @@ function renderStatus(st, now) {
       document.getElementById("gossip").replaceChildren(text(bytes((c.bytes_sent - p.bytes_sent) / dt) + "/s · " + fmt((c.messages_received - p.messages_received) / dt) + " msg/s"));
     }
   }
+  const a = st.counters.audit;
+  document.getElementById("over").replaceChildren(text(st.capacity > 0
+    ? a.over_windows + " of " + a.windows + " windows over" + (a.over_requests ? " (+" + a.over_requests + " requests)" : "") +
+      (a.incomplete ? "; " + a.incomplete + " incomplete" : "") + (a.windows ? "; last " + a.last_admitted + "/" + st.capacity : "")
+    : "no capacity to audit"));
   last = { t: now, st };
   setRows(document.querySelector("#member-table tbody"), [[st.node_id + " (this node)", { v: "alive", cls: "state-alive" }],
     ...st.members.map(m => [m.id, { v: m.state, cls: "state-" + m.state }])]);
