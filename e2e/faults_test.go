@@ -388,7 +388,9 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 	if formedErr != nil {
 		vs = append(vs, Violation{"reform", formedErr.Error()})
 	}
-	vs = append(vs, checkAudit(auditBefore, s.c.audits(), b.sides() > 1)...)
+	auditAfter := s.c.audits()
+	vs = append(vs, checkAudit(auditBefore, auditAfter, b.sides() > 1)...)
+	t.Logf("the mesh's audit, per node: %s", describeAudit(auditBefore, auditAfter))
 	s.acked = append(s.acked, f.writes...)
 	snaps, err := s.c.settledConfigs(s.acked, settleTimeout)
 	if err != nil {
@@ -576,4 +578,18 @@ func checkAudit(before, after map[string]auditFigures, expectOver bool) []Violat
 		vs = append(vs, Violation{"audit", "no node's audit found the split's over-admission"})
 	}
 	return vs
+}
+
+// describeAudit says what each node's audit added during a fault:
+// windows audited complete, and those over the capacity.
+func describeAudit(before, after map[string]auditFigures) string {
+	var parts []string
+	for _, id := range slices.Sorted(maps.Keys(after)) {
+		a, b := after[id], before[id]
+		if a.Windows < b.Windows {
+			b = auditFigures{}
+		}
+		parts = append(parts, fmt.Sprintf("%s %d windows, %d over (+%d requests)", id, a.Windows-b.Windows, a.OverWindows-b.OverWindows, a.OverRequests-b.OverRequests))
+	}
+	return strings.Join(parts, "; ")
 }
