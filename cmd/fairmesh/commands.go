@@ -23,33 +23,21 @@ func newWeightCmd() *cobra.Command {
   fairmesh weight set batch-jobs 0 --node http://10.0.0.5:8080 --token "$TOKEN"`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := fairmesh.ValidateClientID(args[0]); err != nil {
-				return err
-			}
 			w, err := strconv.Atoi(args[1])
 			if err != nil {
 				return fmt.Errorf("WEIGHT %q is not an integer", args[1])
 			}
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var out httpapi.Client
-			raw, _, err := c.get(cmd.Context(), http.MethodPut, clientPath(args[0], "/weight"),
-				httpapi.WeightRequest{Weight: &w}, &out)
-			if err != nil {
-				return err
-			}
-			return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
+			return callClient(cmd, &cf, args[0], http.MethodPut, "/weight", httpapi.WeightRequest{Weight: &w}, printClient)
 		},
 	}
 	cf.register(set)
-	cmd.AddCommand(set, newGetCmd("weight", func(w io.Writer, c httpapi.Client) {
+	cmd.AddCommand(set, newGetCmd("weight", func(w io.Writer, c httpapi.Client) error {
 		source := "its own"
 		if !c.Config.OwnWeight {
 			source = "the default"
 		}
-		fmt.Fprintf(w, "%s\t%d\t(%s)\n", safe(c.ID), c.Config.Weight, source)
+		_, err := fmt.Fprintf(w, "%s\t%d\t(%s)\n", safe(c.ID), c.Config.Weight, source)
+		return err
 	}))
 	return cmd
 }
@@ -58,7 +46,7 @@ func newWeightCmd() *cobra.Command {
 // node applies it, and whether it is the client's own or the default. A
 // client the node neither has config for nor has seen is an error (exit
 // 1): a typo must not read as a client running on the defaults.
-func newGetCmd(what string, print func(io.Writer, httpapi.Client)) *cobra.Command {
+func newGetCmd(what string, print func(io.Writer, httpapi.Client) error) *cobra.Command {
 	var cf clientFlags
 	cmd := &cobra.Command{
 		Use:     "get CLIENT",
@@ -66,22 +54,7 @@ func newGetCmd(what string, print func(io.Writer, httpapi.Client)) *cobra.Comman
 		Example: "  fairmesh " + what + " get checkout",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := fairmesh.ValidateClientID(args[0]); err != nil {
-				return err
-			}
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var out httpapi.Client
-			raw, _, err := c.get(cmd.Context(), http.MethodGet, clientPath(args[0], ""), nil, &out)
-			if err != nil {
-				return err
-			}
-			return printOr(cmd, cf.json, raw, func() error {
-				print(cmd.OutOrStdout(), out)
-				return nil
-			})
+			return callClient(cmd, &cf, args[0], http.MethodGet, "", nil, print)
 		},
 	}
 	cf.register(cmd)
@@ -98,38 +71,27 @@ func newLimitCmd() *cobra.Command {
   fairmesh limit set scraper 0 1s   # block`,
 		Args: cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := fairmesh.ValidateClientID(args[0]); err != nil {
-				return err
-			}
 			rate, err := strconv.Atoi(args[1])
 			if err != nil {
 				return fmt.Errorf("RATE %q is not an integer", args[1])
 			}
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
 			// The period goes as typed: the node validates it and names
 			// what is wrong.
-			var out httpapi.Client
-			raw, _, err := c.get(cmd.Context(), http.MethodPut, clientPath(args[0], "/limit"),
-				httpapi.LimitRequest{Rate: &rate, Period: args[2]}, &out)
-			if err != nil {
-				return err
-			}
-			return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
+			return callClient(cmd, &cf, args[0], http.MethodPut, "/limit", httpapi.LimitRequest{Rate: &rate, Period: args[2]}, printClient)
 		},
 	}
 	cf.register(set)
-	cmd.AddCommand(set, newGetCmd("limit", func(w io.Writer, c httpapi.Client) {
+	cmd.AddCommand(set, newGetCmd("limit", func(w io.Writer, c httpapi.Client) error {
+		var err error
 		switch {
 		case !c.Config.Limited:
-			fmt.Fprintf(w, "%s\tnone\t(no limit of its own, and no default)\n", safe(c.ID))
+			_, err = fmt.Fprintf(w, "%s\tnone\t(no limit of its own, and no default)\n", safe(c.ID))
 		case c.Config.OwnLimit:
-			fmt.Fprintf(w, "%s\t%s\t(its own)\n", safe(c.ID), limitOf(c.Config))
+			_, err = fmt.Fprintf(w, "%s\t%s\t(its own)\n", safe(c.ID), limitOf(c.Config))
 		default:
-			fmt.Fprintf(w, "%s\t%s\t(the default)\n", safe(c.ID), limitOf(c.Config))
+			_, err = fmt.Fprintf(w, "%s\t%s\t(the default)\n", safe(c.ID), limitOf(c.Config))
 		}
+		return err
 	}))
 	return cmd
 }
@@ -148,19 +110,7 @@ without config of its own is an error (exit 1).`,
 		Example: "  fairmesh client delete checkout --token \"$TOKEN\"",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := fairmesh.ValidateClientID(args[0]); err != nil {
-				return err
-			}
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			var out httpapi.Client
-			raw, _, err := c.get(cmd.Context(), http.MethodDelete, clientPath(args[0], ""), nil, &out)
-			if err != nil {
-				return err
-			}
-			return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
+			return callClient(cmd, &cf, args[0], http.MethodDelete, "", nil, printClient)
 		},
 	}
 	cf.register(del)
@@ -236,20 +186,12 @@ func newClientsCmd() *cobra.Command {
   fairmesh clients checkout --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return callClient(cmd, &cf, args[0], http.MethodGet, "", nil, printClient)
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err
-			}
-			if len(args) == 1 {
-				if err := fairmesh.ValidateClientID(args[0]); err != nil {
-					return err
-				}
-				var out httpapi.Client
-				raw, _, err := c.get(cmd.Context(), http.MethodGet, clientPath(args[0], ""), nil, &out)
-				if err != nil {
-					return err
-				}
-				return printOr(cmd, cf.json, raw, func() error { return printClients(cmd.OutOrStdout(), []httpapi.Client{out}) })
 			}
 			var out httpapi.ClientList
 			path := "/v1/clients?limit=" + strconv.Itoa(limit)
@@ -373,3 +315,25 @@ func printOr(cmd *cobra.Command, asJSON bool, raw []byte, table func() error) er
 	}
 	return nil
 }
+
+// callClient is the common shape of the commands about one client: check
+// the ID as typed, send method to the client's path (+ suffix) with body,
+// and print the client it answers with print (or its JSON with --json).
+func callClient(cmd *cobra.Command, cf *clientFlags, id, method, suffix string, body any, print func(io.Writer, httpapi.Client) error) error {
+	if err := fairmesh.ValidateClientID(id); err != nil {
+		return err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	var out httpapi.Client
+	raw, _, err := c.get(cmd.Context(), method, clientPath(id, suffix), body, &out)
+	if err != nil {
+		return err
+	}
+	return printOr(cmd, cf.json, raw, func() error { return print(cmd.OutOrStdout(), out) })
+}
+
+// printClient prints one client as the clients table does.
+func printClient(w io.Writer, c httpapi.Client) error { return printClients(w, []httpapi.Client{c}) }
