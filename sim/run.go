@@ -450,6 +450,7 @@ func (r *runner) report() *Report {
 	r.finalConfigCheck()
 	rep := &Report{Name: r.p.name, Seed: r.p.seed, WindowNS: r.p.window}
 	r.analyze(rep)
+	r.checkAudits()
 	r.checkQuotas(rep)
 	rep.OverAdmissionPct = round4(rep.OverAdmissionPct)
 	rep.ConfigConvergenceMsP99 = p99(r.convergence)
@@ -480,3 +481,25 @@ func (r *runner) report() *Report {
 }
 
 func sortInt64s(s []int64) { slices.Sort(s) }
+
+// checkAudits holds the nodes' own audit of the mesh (each adds up what
+// every member said it admitted in each capacity window) to the promise
+// the simulator checks: where no over-admission is allowed or exempted,
+// no node may find a window over the capacity. The audit sums the nodes'
+// counts by the window each node counted in, as the claims bound them, so
+// it is exact where the simulator's true-time windows allow one request of
+// slack.
+func (r *runner) checkAudits() {
+	if r.p.allowOverAdmission || r.p.exemptUntil > r.p.exemptFrom || r.p.capacity <= 0 {
+		return
+	}
+	for i, sn := range r.nodes {
+		if sn.node == nil {
+			continue
+		}
+		if a := sn.node.Status().Counters.Audit; a.OverWindows > 0 {
+			r.violation(i, fmt.Sprintf("audit: the node found %d capacity windows over the capacity (+%d requests); the last audited admitted %d",
+				a.OverWindows, a.OverRequests, a.LastAdmitted))
+		}
+	}
+}
