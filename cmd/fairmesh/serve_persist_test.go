@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,37 @@ func TestServeKeepsConfigAcrossRestarts(t *testing.T) {
 	require.NotNil(t, c.Config.Rate)
 	assert.Equal(t, 40, *c.Config.Rate)
 	assert.Equal(t, "1m0s", c.Config.Period)
+}
+
+// A deletion is kept like any write: after a restart on the same data
+// directory the deleted client is still back on the defaults (the file's
+// tombstones, not an empty file, say so), and the other client's config
+// is there.
+func TestServeKeepsADeletionAcrossRestarts(t *testing.T) {
+	t.Setenv("FAIRMESH_ADMIN_TOKEN", "")
+	t.Setenv("FAIRMESH_TOKEN", "")
+	t.Setenv("FAIRMESH_GOSSIP_KEY", "")
+	dir := filepath.Join(t.TempDir(), "data")
+
+	url, stop := serveOnce(t, dir)
+	require.Equal(t, 0, cli(t, "limit", "set", "gone", "5", "1s", "--node", url).code)
+	require.Equal(t, 0, cli(t, "weight", "set", "kept", "3", "--node", url).code)
+	r := cli(t, "client", "delete", "gone", "--node", url)
+	require.Equal(t, 0, r.code, r.stderr)
+	code, log := stop()
+	require.Equal(t, 0, code, log)
+	saved, err := os.ReadFile(filepath.Join(dir, configFileName))
+	require.NoError(t, err)
+	assert.Contains(t, string(saved), `"client":"gone","kind":"limit","deleted":true`)
+
+	url, stop = serveOnce(t, dir)
+	gone := cli(t, "limit", "get", "gone", "--node", url)
+	kept := cli(t, "weight", "get", "kept", "--node", url)
+	code, log = stop()
+	require.Equal(t, 0, code, log)
+	assert.Equal(t, 1, gone.code, "deleted and never seen since: unknown")
+	assert.Contains(t, gone.stderr, "unknown")
+	assert.Equal(t, []string{"kept", "3", "(its", "own)"}, strings.Fields(kept.stdout))
 }
 
 // A config file that cannot be read stops serve before it serves, with an
