@@ -183,11 +183,15 @@ func (n *Node) checkLease(now int64) {
 	}
 	if fenced != n.fenced || changed {
 		switch {
-		case fenced != n.fenced && fenced:
+		case fenced != n.fenced && fenced && n.servedOnce:
 			n.log.Warn("fairmesh: fenced: too few members confirm hearing this node; it admits nothing until they do", "members", n.knownMembers())
+		case fenced != n.fenced && fenced:
+			// Joining: the members it just met have not confirmed it yet.
+			n.log.Info("fairmesh: joining: waiting for the members to confirm hearing this node", "members", n.knownMembers())
 		case fenced != n.fenced:
 			n.log.Info("fairmesh: lease held: serving", "members", n.knownMembers())
 		}
+		n.servedOnce = n.servedOnce || !fenced
 		n.fenced = fenced
 		n.setHolders(now)
 		n.alloc.dirty = true

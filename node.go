@@ -51,11 +51,14 @@ type Node struct {
 	mu      sync.Mutex // guards everything below
 	hlc     *crdt.HLC
 	log     *slog.Logger
-	conf    map[uint64]*clientConf   // configured clients
-	confLog configAudit              // rate limit of the log lines of config from peers
-	audit   auditState               // the mesh's audit of its admissions (audit.go)
-	peer    map[uint64]*remoteClient // demand reported by other nodes
-	mem     map[string]MemberState   // other members as the membership layer sees them
+	conf    map[uint64]*clientConf // configured clients
+	confLog configAudit            // rate limit of the log lines of config from peers
+	audit   auditState             // the mesh's audit of its admissions (audit.go)
+	// servedOnce: the node has held a lease since it started; fencing
+	// before that is joining, not a fault.
+	servedOnce bool
+	peer       map[uint64]*remoteClient // demand reported by other nodes
+	mem        map[string]MemberState   // other members as the membership layer sees them
 
 	holders []string // sorted slice holders: self, then members per policy
 	// holdersChangedAt is when the holders last changed (mesh time):

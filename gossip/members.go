@@ -12,7 +12,16 @@ type memberView struct {
 	state  fairmesh.MemberState
 	since  time.Time // when it (last) became alive in this view
 	goneAt time.Time // when it became dead or left
+	// deathLogged: its death was logged (deathLogDelay after it went,
+	// unless a leave notice came first).
+	deathLogged bool
 }
+
+// deathLogDelay is how long a departed member may take to be known as left
+// before its death is logged: a member that stops cleanly sends a leave
+// notice, which can arrive after memberlist reports it gone, and a clean
+// stop must not read as a death in its peers' logs.
+const deathLogDelay = 2 * time.Second
 
 func gone(s fairmesh.MemberState) bool { return s == fairmesh.MemberDead || s == fairmesh.MemberLeft }
 
@@ -45,7 +54,9 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 	tell := func(id string, was fairmesh.MemberState, known bool, s fairmesh.MemberState) {
 		m.node.SetMember(id, s)
 		m.st.memberChanges.Add(1)
-		logMemberChange(m.log, id, was, known, s)
+		if v := view[id]; s != fairmesh.MemberDead { // a death is logged later, see deathLogDelay
+			logMemberChange(m.log, id, was, known, s, v != nil && v.deathLogged)
+		}
 		select {
 		case m.kick <- struct{}{}: // the ticker adapts its pace at once
 		default:
@@ -126,6 +137,10 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 				set(id, fairmesh.MemberDead, now)
 			case gone(v.state):
 				set(id, v.state, now) // a late leave notice turns dead into left
+				if v.state == fairmesh.MemberDead && !v.deathLogged && now.Sub(v.goneAt) >= deathLogDelay {
+					v.deathLogged = true
+					logMemberChange(m.log, id, fairmesh.MemberAlive, true, fairmesh.MemberDead, false)
+				}
 				if now.Sub(v.goneAt) > leaveGrace {
 					delete(view, id)
 				}
@@ -142,12 +157,13 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 // logMemberChange logs a member joining, leaving and dying, once each: the
 // poller tells the Node only of changes, and a member that flaps between
 // alive and suspect is logged at debug level only (suspicion is routine on
-// a lossy network; the node acts on it by itself).
-func logMemberChange(log *slog.Logger, id string, was fairmesh.MemberState, present bool, s fairmesh.MemberState) {
+// a lossy network; the node acts on it by itself). deathLogged says a
+// member now known to have left was logged as dead before.
+func logMemberChange(log *slog.Logger, id string, was fairmesh.MemberState, present bool, s fairmesh.MemberState, deathLogged bool) {
 	switch {
 	case s == fairmesh.MemberAlive && !present:
 		log.Info("member joined", "member", id)
-	case s == fairmesh.MemberLeft && was == fairmesh.MemberDead:
+	case s == fairmesh.MemberLeft && was == fairmesh.MemberDead && deathLogged:
 		log.Info("member left (its leave notice came after it was taken for dead)", "member", id)
 	case s == fairmesh.MemberLeft:
 		log.Info("member left", "member", id)
