@@ -225,9 +225,16 @@ func newRecorder(period time.Duration) *recorder {
 func (r *recorder) decide(m *Mesh, client string) {
 	t0 := time.Now().UnixNano()
 	d := m.Decide(client, 1)
-	// The window ends at the node's now + Reset, a multiple of the period;
-	// the node read its clock after t0 and well within half a period.
+	// The window the node counted the decision in, as it names it; a
+	// decision refused before any window was chosen (Decision{}) names
+	// none: then the window ending at the node's now + Reset, the node
+	// having read its clock after t0 and well within half a period. (Only
+	// that inference once: a goroutine stalled between t0 and the call
+	// could put a decision in the window after its own.)
 	w := (t0+int64(d.Reset)+r.period/2)/r.period - 1
+	if !d.WindowStart.IsZero() {
+		w = d.WindowStart.UnixNano() / r.period
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.att[client] == nil {
