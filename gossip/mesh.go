@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/memberlist"
 
@@ -32,6 +33,7 @@ type Mesh struct {
 
 	reliable chan reliableSend
 	kick     chan struct{} // the poller tells the ticker the members changed
+	closing  atomic.Bool   // set when shutdown begins (see logWriter)
 
 	stop    chan struct{} // closed by Close: every goroutine returns
 	wg      sync.WaitGroup
@@ -142,7 +144,7 @@ func (m *Mesh) memberlistConfig() *memberlist.Config {
 	}
 	mc.Delegate = &delegate{m: m}
 	mc.Events = m.ev
-	mc.Logger = log.New(logWriter{log: m.log}, "", 0)
+	mc.Logger = log.New(logWriter{log: m.log, closing: &m.closing}, "", 0)
 	return mc
 }
 
@@ -158,6 +160,7 @@ func (m *Mesh) Close() error { return m.shutdown(true) }
 // others see a crash (tests use it to kill a node).
 func (m *Mesh) shutdown(leave bool) error {
 	m.closeOnce.Do(func() {
+		m.closing.Store(true)
 		if leave {
 			m.announceLeave()
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,26 @@ func TestLogWriterDropsDebug(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
 		}
+	}
+}
+
+// While the Mesh runs, a send on a closed socket is an error; once it is
+// closing, that is the shutdown itself and is logged at debug level.
+func TestLogWriterQuietsClosedSocketsOnlyWhenClosing(t *testing.T) {
+	var out bytes.Buffer
+	var closing atomic.Bool
+	w := logWriter{log: slog.New(slog.NewTextHandler(&out, nil)), closing: &closing}
+	line := "[ERR] memberlist: Failed to send gossip to 127.0.0.1:1: write udp: use of closed network connection\n"
+	w.Write([]byte(line))
+	if !strings.Contains(out.String(), "level=ERROR") {
+		t.Fatalf("while running: %q", out.String())
+	}
+	out.Reset()
+	closing.Store(true)
+	w.Write([]byte(line))
+	w.Write([]byte("[ERR] memberlist: Push/Pull failed\n"))
+	if got := out.String(); strings.Contains(got, "closed network connection") || !strings.Contains(got, "level=ERROR msg=\"memberlist: Push/Pull") {
+		t.Fatalf("while closing, only the closed socket is quieted: %q", got)
 	}
 }
 
