@@ -53,8 +53,11 @@ func TestACleanStopReadsAsALeaveInThePeersLog(t *testing.T) {
 		meshes[i] = m
 	}
 	defer meshes[0].Close()
-	poll(t, 10*time.Second, "a sees b alive", func() bool {
-		return strings.Contains(logs[0].String(), `msg="member joined" node=a member=b`)
+	// Both must know each other: a node closed while its own join is
+	// still under way has nobody to say goodbye to.
+	poll(t, 10*time.Second, "a and b see each other alive", func() bool {
+		return strings.Contains(logs[0].String(), `msg="member joined" node=a member=b`) &&
+			strings.Contains(logs[1].String(), `msg="member joined" node=b member=a`)
 	})
 	if err := meshes[1].Close(); err != nil {
 		t.Fatal(err)
