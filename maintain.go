@@ -81,6 +81,12 @@ func (a *allocState) init(n *Node) {
 // maintain accounts finished windows, evicts idle clients, and re-derives
 // allowances and slices when anything they depend on changed.
 func (n *Node) maintain(now int64) {
+	// Maintenance runs on the exact clock from Tick and on the decision
+	// path's coarse reading from maintainInline, which can lag it: time must
+	// never go back for it, or a boundary would be crossed twice (window
+	// shares, claims and sweeps recomputed for the window before).
+	now = max(now, n.maintainedAt)
+	n.maintainedAt = now
 	defer n.schedule(now)
 	if now >= n.sweepAt {
 		n.rollover(now)

@@ -57,8 +57,10 @@ type Node struct {
 	// servedOnce: the node has held a lease since it started; fencing
 	// before that is joining, not a fault.
 	servedOnce bool
-	peer       map[uint64]*remoteClient // demand reported by other nodes
-	mem        map[string]MemberState   // other members as the membership layer sees them
+	// maintainedAt is the latest time maintenance ran at (see maintain).
+	maintainedAt int64
+	peer         map[uint64]*remoteClient // demand reported by other nodes
+	mem          map[string]MemberState   // other members as the membership layer sees them
 
 	holders []string // sorted slice holders: self, then members per policy
 	// holdersChangedAt is when the holders last changed (mesh time):
