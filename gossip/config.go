@@ -28,9 +28,9 @@ type Config struct {
 	BindAddr string
 	BindPort int
 	// AdvertiseAddr and AdvertisePort are what other members dial. ""
-	// picks the bind address, or a private address when binding
-	// 0.0.0.0 or :: (set it: the guess can be unusable); 0 means the bind
-	// port.
+	// means the bind address; binding 0.0.0.0 or :: it must be set (New
+	// fails without it: no guess can know which address the others
+	// reach). 0 means the bind port.
 	AdvertiseAddr string
 	AdvertisePort int
 
@@ -100,9 +100,9 @@ type Config struct {
 	// (default 256). A full queue drops and counts.
 	MaxSendQueue int
 
-	// Transport replaces memberlist's own UDP/TCP transport (nil: a
-	// NetTransport on BindAddr:BindPort). Tests pass a FaultTransport. When
-	// it has a GetAutoBindPort method (NetTransport, FaultTransport), a
+	// Transport replaces the UDP/TCP transport (nil: a Transport on
+	// BindAddr:BindPort). Tests pass a FaultTransport. When it has a
+	// GetAutoBindPort method (Transport, FaultTransport), a
 	// BindPort or AdvertisePort of 0 is read from it.
 	Transport memberlist.NodeAwareTransport
 

@@ -2,8 +2,6 @@ package gossip
 
 import (
 	"errors"
-	"io"
-	"log"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -58,15 +56,11 @@ func NewFaultNet(seed uint64) *FaultNet {
 	}
 }
 
-// Transport binds a memberlist.NetTransport on bindAddr:bindPort (0: a free
-// port) and wraps it in a FaultTransport subject to this FaultNet. Pass it
-// as Config.Transport, with AdvertiseAddr equal to bindAddr.
+// Transport binds a Transport on bindAddr:bindPort (0: a free port) and
+// wraps it in a FaultTransport subject to this FaultNet. Pass it as
+// Config.Transport, with AdvertiseAddr equal to bindAddr.
 func (f *FaultNet) Transport(bindAddr string, bindPort int) (*FaultTransport, error) {
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
-		BindAddrs: []string{bindAddr},
-		BindPort:  bindPort,
-		Logger:    log.New(io.Discard, "", 0),
-	})
+	nt, err := NewTransport(bindAddr, bindPort, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +168,11 @@ func (f *FaultNet) dial(from, to string) (refuse bool, delay time.Duration) {
 var errLinkCut = errors.New("gossip: fault injection: link cut")
 
 // FaultTransport is a test tool: a memberlist.NodeAwareTransport over a
-// real NetTransport whose outgoing traffic is subject to its FaultNet. Make
+// real Transport whose outgoing traffic is subject to its FaultNet. Make
 // one with FaultNet.Transport. memberlist calls it from its own goroutines.
 type FaultTransport struct {
 	net    *FaultNet
-	inner  *memberlist.NetTransport
+	inner  *Transport
 	addr   string
 	closed atomic.Bool
 }

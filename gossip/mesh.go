@@ -88,8 +88,24 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 	m.in = newInbound(cfg.MaxQueue, cfg.MaxQueueBytes, &m.st)
 	m.live = newLiveness()
 	m.ev = newEvents(&m.st)
-	ml, err := memberlist.Create(m.memberlistConfig())
+	mc := m.memberlistConfig()
+	if mc.Transport == nil {
+		t, err := NewTransport(cfg.BindAddr, cfg.BindPort, m.log)
+		if err != nil {
+			m.stopClock()
+			return nil, err
+		}
+		mc.Transport = t
+		if mc.BindPort == 0 {
+			mc.BindPort = t.GetAutoBindPort()
+		}
+		if mc.AdvertisePort == 0 {
+			mc.AdvertisePort = mc.BindPort
+		}
+	}
+	ml, err := memberlist.Create(mc)
 	if err != nil {
+		_ = mc.Transport.Shutdown()
 		m.stopClock()
 		return nil, fmt.Errorf("gossip: starting memberlist: %w", err)
 	}
