@@ -240,6 +240,7 @@ func (n *Node) configChanged(h uint64, limit bool) {
 	n.counters.ConfigUpdatesLocal++
 	n.confVersion.Add(1)
 	n.pendingConf[h] = resends
+	n.signal(n.meshNow())
 	n.alloc.dirty = true
 	if limit {
 		n.unpin(h)

@@ -188,6 +188,7 @@ func (n *Node) MergeConfigRegisters(rs []ConfigRegister) error {
 	for _, c := range cs {
 		if n.mergeConfig(c) {
 			n.pendingConf[n.hashID(c.id)] = resends
+			n.signal(n.meshNow())
 		}
 		n.observeStamp(c.stamp)
 	}

@@ -88,6 +88,7 @@ type Node struct {
 	// lastTick and tickGap are the mesh time of the last Tick and the
 	// interval between Ticks as observed (ns).
 	lastTick, tickGap int64
+	act               activity
 	// fenced: this node admits nothing (its lease ran out, it never
 	// reached the members it was told to join, or it was removed).
 	fenced bool
@@ -168,6 +169,7 @@ func NewNode(cfg Config) (*Node, error) {
 		lastLeaseSent:  math.MinInt64,
 		silentSince:    math.MaxInt64,
 		log:            cfg.Logger,
+		act:            activity{changed: make(chan struct{}, 1)},
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)

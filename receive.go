@@ -36,14 +36,18 @@ func (n *Node) Receive(from string, payload []byte) error {
 	n.counters.BytesReceived += uint64(len(payload))
 	n.lastHeard[from] = n.meshNow()
 	n.observe(from, m.stamp)
+	// news: the payload told this node something it did not know (the
+	// same state again, as every push/pull repeats it, is not news).
+	news := false
 	switch m.typ {
 	case msgLease:
 		n.onLease(from, m.lease, n.meshNow())
 	case msgView:
-		n.mergeView(from, m.view)
+		news = n.mergeView(from, m.view)
 	case msgAudit:
 		n.onAudit(from, m.audit)
 	case msgLedger:
+		news = len(m.ledger) > 0
 		now := n.meshNow()
 		for _, w := range m.ledger {
 			switch w.kind {
@@ -57,8 +61,9 @@ func (n *Node) Receive(from string, payload []byte) error {
 		}
 	case msgReports:
 		n.noteReports(from, m)
-		n.mergeReports(from, m.reports)
+		news = n.mergeReports(from, m.reports)
 	case msgNack:
+		news = len(m.nacks) > 0
 		n.onNack(from, m.nacks)
 	case msgConfig:
 		n.noteReports(from, m)
@@ -75,8 +80,12 @@ func (n *Node) Receive(from string, payload []byte) error {
 			n.observeStamp(c.stamp)
 			if n.mergeConfig(c) {
 				n.logRemoteConfig(from, c)
+				news = true
 			}
 		}
+	}
+	if news {
+		n.signal(n.meshNow())
 	}
 	return nil
 }
@@ -89,10 +98,12 @@ func (n *Node) drop(err error) error {
 	return err
 }
 
-func (n *Node) mergeReports(from string, rs []wireReport) {
+// mergeReports merges a member's reports and reports whether any was new.
+func (n *Node) mergeReports(from string, rs []wireReport) bool {
 	if len(rs) > 0 && len(n.reportedBy) < maxTrackedPeers {
 		n.reportedBy[from] = true
 	}
+	news := false
 	for _, x := range rs {
 		rc := n.peer[x.hash]
 		if rc == nil {
@@ -105,11 +116,14 @@ func (n *Node) mergeReports(from string, rs []wireReport) {
 			rc = &remoteClient{}
 			n.peer[x.hash] = rc
 		}
-		rc.upsert(from).merge(bucket.Report{Window: x.window, Demand: x.demand, Admitted: x.admitted})
+		if rc.upsert(from).merge(bucket.Report{Window: x.window, Demand: x.demand, Admitted: x.admitted}) {
+			news = true
+		}
 	}
 	if len(rs) > 0 {
 		n.alloc.dirty = true
 	}
+	return news
 }
 
 // mergeConfig merges one register and reports whether it took c's value.
@@ -142,24 +156,27 @@ func (n *Node) mergeConfig(c wireConfig) bool {
 // mergeView records a view entry of member from. A newer incarnation
 // replaces everything known of the member (it restarted: what it reported
 // before is its old process's); an older one is stale and ignored. An
-// entry that does not hold its own sender is malformed and dropped.
-func (n *Node) mergeView(from string, v *wireView) {
+// entry that does not hold its own sender is malformed and dropped. It
+// reports whether the entry was new.
+func (n *Node) mergeView(from string, v *wireView) bool {
 	if _, ok := v.entry.index(from, v.inc); !ok {
 		n.counters.DroppedMessages++
-		return
+		return false
 	}
+	news := false
 	pv := n.peerViews[from]
 	switch {
 	case pv == nil:
 		if len(n.peerViews) >= maxTrackedPeers {
 			n.counters.DroppedMessages++
-			return
+			return false
 		}
 		pv = &viewLog{inc: v.inc}
 		n.peerViews[from] = pv
 	case v.inc < pv.inc:
-		return
+		return false
 	case v.inc > pv.inc:
+		news = true
 		*pv = viewLog{inc: v.inc}
 		n.forgetReports(from)
 		delete(n.repIn, from) // a new process numbers its reports anew
@@ -170,9 +187,11 @@ func (n *Node) mergeView(from string, v *wireView) {
 	}
 	if pv.add(v.entry) {
 		n.alloc.dirty = true
+		news = true
 	}
 	// This node's own view names members with the incarnation it knows.
 	n.setHolders(n.meshNow())
+	return news
 }
 
 // forgetReports drops every demand report member id made.

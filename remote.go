@@ -15,7 +15,9 @@ type nodeReports struct {
 	newest, prev bucket.Report
 }
 
-func (r *nodeReports) merge(x bucket.Report) {
+// merge reports whether x told anything new.
+func (r *nodeReports) merge(x bucket.Report) bool {
+	before := *r
 	switch {
 	case x.Window > r.newest.Window:
 		r.prev, r.newest = r.newest, x
@@ -28,6 +30,7 @@ func (r *nodeReports) merge(x bucket.Report) {
 		r.prev.Demand = max(r.prev.Demand, x.Demand)
 		r.prev.Admitted = max(r.prev.Admitted, x.Admitted)
 	}
+	return *r != before
 }
 
 // remoteClient is the demand other nodes reported for one client.

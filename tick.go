@@ -52,6 +52,7 @@ func (n *Node) Tick(now time.Time) []Message {
 	}
 	out = append(out, n.ledgerMessages(now.UnixNano()+n.offset.Load(), stamp)...)
 	out = append(out, n.reliabilityMessages(stamp)...)
+	busy := len(out) > 0
 	for _, p := range n.leasePayloads(mesh) {
 		out = append(out, Message{Payload: p})
 	}
@@ -63,14 +64,19 @@ func (n *Node) Tick(now time.Time) []Message {
 		n.pendingView--
 		for _, p := range n.encodeViews(stamp) {
 			out = append(out, Message{Payload: p})
+			busy = true
 		}
 	}
 	for _, id := range sortedKeys(n.pendingFull) {
 		for _, p := range n.fullState(stamp) {
 			out = append(out, Message{To: id, Payload: p})
+			busy = true
 		}
 	}
 	clear(n.pendingFull)
+	if busy {
+		n.act.busyAt = max(n.act.busyAt, mesh)
+	}
 	if len(out) == 0 {
 		// Even with nothing to report, every tick carries this node's
 		// stamp: window boundaries stay aligned as clocks drift, and a

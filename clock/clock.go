@@ -34,6 +34,7 @@ type CoarseClock struct {
 	used     atomic.Bool
 	sleeping atomic.Bool
 	wake     chan struct{} // buffered 1
+	woke     chan struct{} // buffered 1: see Woke
 	stop     chan struct{}
 	done     chan struct{}
 	once     sync.Once
@@ -50,7 +51,7 @@ func NewCoarseClock(resolution time.Duration) *CoarseClock {
 	if resolution <= 0 {
 		resolution = time.Millisecond
 	}
-	c := &CoarseClock{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	c := &CoarseClock{wake: make(chan struct{}, 1), woke: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	c.nanos.Store(time.Now().UnixNano())
 	go c.run(resolution)
 	return c
@@ -84,6 +85,10 @@ func (c *CoarseClock) run(resolution time.Duration) {
 			}
 			c.nanos.Store(time.Now().UnixNano())
 			c.sleeping.Store(false)
+			select {
+			case c.woke <- struct{}{}:
+			default:
+			}
 			idle = 0
 			t.Reset(resolution)
 		}
@@ -112,6 +117,15 @@ func (c *CoarseClock) UnixNano() int64 {
 	}
 	return c.nanos.Load()
 }
+
+// Asleep reports whether the clock sleeps: nobody read it with UnixNano for
+// idleTicks ticks, so no decision was made in that time.
+func (c *CoarseClock) Asleep() bool { return c.sleeping.Load() }
+
+// Woke is signalled (one value, never blocking the clock) each time a
+// reading wakes the sleeping clock: decisions have started again. A runtime
+// that slowed down while the clock slept speeds up on it.
+func (c *CoarseClock) Woke() <-chan struct{} { return c.woke }
 
 // Stop ends the update goroutine and waits for it. It is safe to call
 // twice. UnixNano keeps returning the last stored time after Stop.

@@ -60,7 +60,7 @@ func TestCoarseClockSleepsWhenUnreadAndWakesOnARead(t *testing.T) {
 	c := NewCoarseClock(time.Millisecond)
 	defer c.Stop()
 	deadline := time.Now().Add(5 * time.Second)
-	for !c.sleeping.Load() {
+	for !c.Asleep() {
 		if time.Now().After(deadline) {
 			t.Fatal("an unread clock did not go to sleep within 5s")
 		}
@@ -70,6 +70,11 @@ func TestCoarseClockSleepsWhenUnreadAndWakesOnARead(t *testing.T) {
 	time.Sleep(30 * time.Millisecond)
 	if c.nanos.Load() != stored {
 		t.Fatal("a sleeping clock still ticks")
+	}
+	select {
+	case <-c.Woke():
+		t.Fatal("Woke signalled before any reading woke the clock")
+	default:
 	}
 	before := time.Now().UnixNano()
 	got := c.UnixNano()
@@ -82,5 +87,10 @@ func TestCoarseClockSleepsWhenUnreadAndWakesOnARead(t *testing.T) {
 		}
 		c.UnixNano() // a node serving traffic keeps reading
 		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-c.Woke():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the clock woke without signalling Woke")
 	}
 }

@@ -62,6 +62,22 @@ type Config struct {
 	// Conservative they stay reserved until memberlist declares it dead.
 	SuspectAfter time.Duration
 
+	// QuietInterval is the pace of a quiet node (default 1s, or a quarter
+	// of Node.Lease when shorter; negative: never quiet): one that for quietAfter (3 s) has sent and received
+	// nothing but keepalives (beacons, leases, audits) and received no
+	// news, has made no decision for 100 ms, and had no local config
+	// change. Only a Node whose Clock is a clock.CoarseClock (nil, the
+	// default, makes one) can tell it made no decision: with any other
+	// clock the node is never quiet. It then ticks, polls its
+	// members and sends its keepalives every QuietInterval instead of every
+	// GossipInterval, telling the others so that they wait SuspectAfter +
+	// 2·QuietInterval before they suspect it. An idle mesh then wakes a
+	// few times a second instead of dozens. It speeds up at once on a
+	// decision, a local config change or a payload from a member that is
+	// not a keepalive. At most 65.535s, and under a quarter of Node.Lease
+	// (leases are renewed by the keepalives).
+	QuietInterval time.Duration
+
 	// SecretKey, when set (16, 24 or 32 bytes: AES-128/192/256-GCM),
 	// encrypts and authenticates all memberlist traffic; members without
 	// it cannot join. Costs 29 bytes per packet. memberlist has no
@@ -122,6 +138,8 @@ const (
 	// maxStateLimit is memberlist's bound on a remote state (20 MiB), less
 	// room for memberlist's own push/pull header.
 	maxStateLimit = 20<<20 - 1<<20
+	// maxQuietInterval is the longest pace a quiet envelope can carry.
+	maxQuietInterval = 65535 * time.Millisecond
 	// maxPacketLimit is the largest UDP payload a socket can send.
 	maxPacketLimit = 65000
 )
@@ -136,6 +154,7 @@ func DefaultConfig() Config {
 		JoinTimeout:      5 * time.Minute,
 		RejoinInterval:   30 * time.Second,
 		GossipInterval:   100 * time.Millisecond,
+		QuietInterval:    time.Second,
 		Timing:           LANTiming(),
 		PushPullInterval: 15 * time.Second,
 		LeaveTimeout:     2 * time.Second,
@@ -164,6 +183,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GossipInterval == 0 {
 		c.GossipInterval = d.GossipInterval
+	}
+	if c.QuietInterval == 0 {
+		c.QuietInterval = d.QuietInterval
+		if c.Node.Lease > 0 {
+			c.QuietInterval = min(c.QuietInterval, c.Node.Lease/4)
+		}
+		if c.QuietInterval < c.GossipInterval {
+			c.QuietInterval = -1 // a lease too short for any quiet pace
+		}
 	}
 	if c.SuspectAfter == 0 {
 		c.SuspectAfter = 10 * c.GossipInterval
@@ -224,6 +252,10 @@ func (c Config) Validate() error {
 		return errors.New("gossip: GossipInterval is under 1ms")
 	case c.SuspectAfter < 2*c.GossipInterval:
 		return errors.New("gossip: SuspectAfter is under two GossipIntervals")
+	case c.QuietInterval > 0 && (c.QuietInterval < c.GossipInterval || c.QuietInterval > maxQuietInterval):
+		return fmt.Errorf("gossip: QuietInterval %v is outside [GossipInterval, %v]", c.QuietInterval, maxQuietInterval)
+	case c.QuietInterval > 0 && c.Node.Lease > 0 && 4*c.QuietInterval > c.Node.Lease:
+		return fmt.Errorf("gossip: QuietInterval %v is over a quarter of Node.Lease %v: a quiet node's leases would lapse", c.QuietInterval, c.Node.Lease)
 	case len(c.SecretKey) != 0 && len(c.SecretKey) != 16 && len(c.SecretKey) != 24 && len(c.SecretKey) != 32:
 		return fmt.Errorf("gossip: SecretKey is %d bytes, want 16, 24 or 32", len(c.SecretKey))
 	case c.PushPullInterval < 0 || c.LeaveTimeout < 0:

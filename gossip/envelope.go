@@ -3,6 +3,8 @@ package gossip
 import (
 	"encoding/binary"
 	"errors"
+	"math"
+	"time"
 
 	"github.com/fairmesh/fairmesh"
 )
@@ -10,21 +12,28 @@ import (
 // The envelope names the sender of every payload, since memberlist's
 // NotifyMsg does not:
 //
-//	byte 0     version (1)
+//	byte 0     version (2; 1 had no kind 4: members of the two do not
+//	           understand each other, and refuse each other's envelopes)
 //	byte 1     kind: 1 = one Node payload, 2 = a full state, 3 = a leave
-//	           notice (the sender is closing; no payload)
+//	           notice (the sender is closing; no payload), 4 = one Node
+//	           payload from a member at its quiet pace
 //	bytes 2–3  sender ID length n, big endian, 1..fairmesh.MaxClientIDLen
 //	n bytes    sender ID
 //	kind 1:    the payload (the rest, at least one byte)
 //	kind 2:    payloads, each a 4-byte big-endian length (≥ 1) and its bytes
 //	kind 3:    nothing
+//	kind 4:    the sender's pace in milliseconds (2 bytes, big endian, ≥ 1:
+//	           it sends to every member at least that often), then the
+//	           payload as in kind 1
 //
 // Decoding trusts no length: each is checked against the bytes left.
 const (
-	envVersion   = 1
+	envVersion   = 2
 	kindMessage  = 1
 	kindState    = 2
 	kindLeave    = 3
+	kindQuiet    = 4
+	paceLen      = 2
 	envHeaderLen = 4
 	statePrefix  = 4
 )
@@ -36,6 +45,7 @@ var (
 	errSender     = errors.New("gossip: bad sender ID length")
 	errEmpty      = errors.New("gossip: empty payload")
 	errTrailing   = errors.New("gossip: bytes after a leave notice")
+	errPace       = errors.New("gossip: quiet pace missing or zero")
 	errStateFrame = errors.New("gossip: state payload length exceeds the envelope")
 )
 
@@ -52,6 +62,15 @@ func appendHeader(dst []byte, kind byte, from string) []byte {
 func encodeMessage(from string, payload []byte) []byte {
 	b := make([]byte, 0, envelopeOverhead(from)+len(payload))
 	return append(appendHeader(b, kindMessage, from), payload...)
+}
+
+// encodeQuiet wraps one Node payload from node from, sent at its quiet
+// pace (at most 65.535 s).
+func encodeQuiet(from string, pace time.Duration, payload []byte) []byte {
+	ms := uint16(min(max(pace.Milliseconds(), 1), math.MaxUint16))
+	b := make([]byte, 0, envelopeOverhead(from)+paceLen+len(payload))
+	b = binary.BigEndian.AppendUint16(appendHeader(b, kindQuiet, from), ms)
+	return append(b, payload...)
 }
 
 // encodeLeave is the leave notice of node from.
@@ -90,6 +109,7 @@ func encodeState(from string, payloads [][]byte, max int) (b []byte, left int) {
 type envelope struct {
 	kind     byte
 	from     string
+	pace     time.Duration // kind 4: how often at least the sender sends
 	payloads [][]byte
 }
 
@@ -104,7 +124,7 @@ func decodeEnvelope(b []byte) (envelope, error) {
 		return envelope{}, errVersion
 	}
 	kind := b[1]
-	if kind != kindMessage && kind != kindState && kind != kindLeave {
+	if kind < kindMessage || kind > kindQuiet {
 		return envelope{}, errKind
 	}
 	n := int(binary.BigEndian.Uint16(b[2:4]))
@@ -118,6 +138,17 @@ func decodeEnvelope(b []byte) (envelope, error) {
 		if len(rest) != 0 {
 			return envelope{}, errTrailing
 		}
+		return e, nil
+	case kindQuiet:
+		if len(rest) < paceLen || binary.BigEndian.Uint16(rest) == 0 {
+			return envelope{}, errPace
+		}
+		e.pace = time.Duration(binary.BigEndian.Uint16(rest)) * time.Millisecond
+		rest = rest[paceLen:]
+		if len(rest) == 0 {
+			return envelope{}, errEmpty
+		}
+		e.payloads = [][]byte{rest}
 		return e, nil
 	case kindMessage:
 		if len(rest) == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEnvelopeRoundTrip(t *testing.T) {
@@ -40,6 +41,16 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	if err != nil || env.kind != kindLeave || env.from != "n9" || len(env.payloads) != 0 {
 		t.Fatalf("leave: %+v, %v", env, err)
 	}
+
+	env, err = decodeEnvelope(encodeQuiet("n7", 1500*time.Millisecond, []byte{0x93, 4}))
+	if err != nil || env.kind != kindQuiet || env.from != "n7" || env.pace != 1500*time.Millisecond ||
+		len(env.payloads) != 1 || !bytes.Equal(env.payloads[0], []byte{0x93, 4}) {
+		t.Fatalf("quiet: %+v, %v", env, err)
+	}
+	// A pace past two bytes of milliseconds is sent as the longest.
+	if env, _ = decodeEnvelope(encodeQuiet("n7", time.Hour, []byte{1})); env.pace != 65535*time.Millisecond {
+		t.Errorf("an hour's pace decoded as %v", env.pace)
+	}
 }
 
 func TestEnvelopeRejectsGarbage(t *testing.T) {
@@ -50,20 +61,23 @@ func TestEnvelopeRejectsGarbage(t *testing.T) {
 		want error
 	}{
 		{"empty", nil, errShort},
-		{"short", []byte{1, 1, 0}, errShort},
-		{"version", []byte{2, 1, 0, 1, 'a', 9}, errVersion},
-		{"kind", []byte{1, 9, 0, 1, 'a', 9}, errKind},
-		{"no sender", []byte{1, 1, 0, 0, 9}, errSender},
-		{"sender past end", []byte{1, 1, 0, 9, 'a'}, errSender},
-		{"sender too long", append(append([]byte{1, 1, 1, 1}, long...), 9), errSender},
-		{"empty message", []byte{1, 1, 0, 1, 'a'}, errEmpty},
-		{"leave with bytes", []byte{1, 3, 0, 1, 'a', 0}, errTrailing},
-		{"state frame cut", []byte{1, 2, 0, 1, 'a', 0, 0}, errStateFrame},
-		{"state length huge", []byte{1, 2, 0, 1, 'a', 0xff, 0xff, 0xff, 0xff, 1}, errStateFrame},
-		{"state length zero", []byte{1, 2, 0, 1, 'a', 0, 0, 0, 0}, errEmpty},
+		{"short", []byte{2, 1, 0}, errShort},
+		{"old version", []byte{1, 1, 0, 1, 'a', 9}, errVersion},
+		{"kind", []byte{2, 9, 0, 1, 'a', 9}, errKind},
+		{"no sender", []byte{2, 1, 0, 0, 9}, errSender},
+		{"sender past end", []byte{2, 1, 0, 9, 'a'}, errSender},
+		{"sender too long", append(append([]byte{2, 1, 1, 1}, long...), 9), errSender},
+		{"empty message", []byte{2, 1, 0, 1, 'a'}, errEmpty},
+		{"quiet without pace", []byte{2, 4, 0, 1, 'a', 0}, errPace},
+		{"quiet pace zero", []byte{2, 4, 0, 1, 'a', 0, 0, 9}, errPace},
+		{"quiet empty", []byte{2, 4, 0, 1, 'a', 3, 232}, errEmpty},
+		{"leave with bytes", []byte{2, 3, 0, 1, 'a', 0}, errTrailing},
+		{"state frame cut", []byte{2, 2, 0, 1, 'a', 0, 0}, errStateFrame},
+		{"state length huge", []byte{2, 2, 0, 1, 'a', 0xff, 0xff, 0xff, 0xff, 1}, errStateFrame},
+		{"state length zero", []byte{2, 2, 0, 1, 'a', 0, 0, 0, 0}, errEmpty},
 		// An array header claiming 4 billion elements: msgpack/v5 would
 		// allocate for it and abort the process.
-		{"msgpack bomb as state", []byte{1, 2, 0, 1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff}, errStateFrame},
+		{"msgpack bomb as state", []byte{2, 2, 0, 1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff}, errStateFrame},
 	} {
 		if _, err := decodeEnvelope(tc.in); !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
@@ -78,7 +92,8 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	st, _ := encodeState("n2", [][]byte{{1}, {2, 2}}, 1<<10)
 	f.Add(st)
 	f.Add(encodeLeave("n3"))
-	f.Add([]byte{1, 2, 0, 1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff})
+	f.Add(encodeQuiet("n4", time.Second, []byte{0x93, 1, 2, 3}))
+	f.Add([]byte{2, 2, 0, 1, 'a', 0xdd, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		env, err := decodeEnvelope(b)
 		if err != nil {
@@ -92,6 +107,8 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			again, _ = encodeState(env.from, env.payloads, len(b))
 		case kindLeave:
 			again = encodeLeave(env.from)
+		case kindQuiet:
+			again = encodeQuiet(env.from, env.pace, env.payloads[0])
 		}
 		if !bytes.Equal(again, b) {
 			t.Fatalf("re-encoding %x gave %x", b, again)

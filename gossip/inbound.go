@@ -62,7 +62,7 @@ func (m *Mesh) receive(stop <-chan struct{}) {
 			if it.env.kind == kindLeave {
 				m.live.noteLeaving(it.env.from, now)
 			} else if it.env.from != m.cfg.NodeID {
-				m.live.noteHeard(it.env.from, now)
+				m.live.noteHeard(it.env.from, now, it.env.pace)
 			}
 			for _, p := range it.env.payloads {
 				// Errors are counted by the Node (Counters.DroppedMessages).

@@ -17,8 +17,15 @@ import (
 // "dead".
 type liveness struct {
 	mu      sync.Mutex
-	heard   map[string]time.Time // last envelope from each sender
+	heard   map[string]heardAt   // last envelope from each sender
 	leaving map[string]time.Time // leave notices received
+}
+
+// heardAt is when a sender was last heard, and the quiet pace it announced
+// then (0: its normal pace).
+type heardAt struct {
+	at   time.Time
+	pace time.Duration
 }
 
 // maxLiveness bounds both maps; the members poller prunes them to the
@@ -27,15 +34,16 @@ type liveness struct {
 const maxLiveness = 4096
 
 func newLiveness() *liveness {
-	return &liveness{heard: map[string]time.Time{}, leaving: map[string]time.Time{}}
+	return &liveness{heard: map[string]heardAt{}, leaving: map[string]time.Time{}}
 }
 
-// noteHeard records an envelope from id. Called by the receiver goroutine.
-func (l *liveness) noteHeard(id string, now time.Time) {
+// noteHeard records an envelope from id, sent at the quiet pace given (0:
+// not quiet). Called by the receiver goroutine.
+func (l *liveness) noteHeard(id string, now time.Time, pace time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.heard[id]; ok || len(l.heard) < maxLiveness {
-		l.heard[id] = now
+		l.heard[id] = heardAt{at: now, pace: pace}
 	}
 }
 
@@ -48,11 +56,13 @@ func (l *liveness) noteLeaving(id string, now time.Time) {
 	}
 }
 
-// lastHeard returns when id was last heard from (zero: never).
-func (l *liveness) lastHeard(id string) time.Time {
+// lastHeard returns when id was last heard from (zero: never) and the
+// quiet pace it announced then.
+func (l *liveness) lastHeard(id string) (time.Time, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.heard[id]
+	h := l.heard[id]
+	return h.at, h.pace
 }
 
 // left reports whether id sent a leave notice since the given time.

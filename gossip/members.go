@@ -111,6 +111,7 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 				}
 			}
 		case <-t.C:
+		case <-m.paced:
 		}
 		now := time.Now()
 		present := map[string]bool{}
@@ -122,10 +123,14 @@ func (m *Mesh) watchMembers(stop <-chan struct{}) {
 			s := fairmesh.MemberAlive
 			if v := view[n.Name]; v != nil && !gone(v.state) {
 				last := v.since
-				if h := m.live.lastHeard(n.Name); h.After(last) {
+				h, pace := m.live.lastHeard(n.Name)
+				if h.After(last) {
 					last = h
 				}
-				if now.Sub(last) > m.cfg.SuspectAfter {
+				// A member at its quiet pace sends every pace: it may be
+				// silent that long, and one lost packet more, before the
+				// usual allowance starts.
+				if now.Sub(last) > m.cfg.SuspectAfter+2*pace {
 					s = fairmesh.MemberSuspect
 				}
 			}

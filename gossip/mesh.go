@@ -32,8 +32,11 @@ type Mesh struct {
 	log   *slog.Logger
 
 	reliable chan reliableSend
-	kick     chan struct{} // the poller tells the ticker the members changed
-	closing  atomic.Bool   // set when shutdown begins (see logWriter)
+	kick     chan struct{}   // the poller tells the ticker the members changed
+	paced    chan struct{}   // the ticker tells the poller the pace changed
+	quiet    atomic.Bool     // at the quiet pace (quiet.go)
+	woke     <-chan struct{} // the clock's: decisions started again (nil: cannot tell)
+	closing  atomic.Bool     // set when shutdown begins (see logWriter)
 
 	stop    chan struct{} // closed by Close: every goroutine returns
 	wg      sync.WaitGroup
@@ -61,6 +64,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		log:      cfg.Logger,
 		reliable: make(chan reliableSend, cfg.MaxSendQueue),
 		kick:     make(chan struct{}, 1),
+		paced:    make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		joined:   make(chan struct{}),
 	}
@@ -73,6 +77,7 @@ func New(ctx context.Context, cfg Config) (*Mesh, error) {
 		cfg.Node.Clock = m.owned
 	}
 	m.clock = cfg.Node.Clock
+	m.woke = clockWakes(m.clock)
 	if cfg.Node.HashKey == 0 && len(cfg.SecretKey) > 0 {
 		cfg.Node.HashKey = ClientHashKey(cfg.SecretKey)
 	}

@@ -26,30 +26,45 @@ type reliableSend struct {
 const loneInterval = time.Second
 
 // interval is how often the ticker and the members poller run now:
-// GossipInterval, or loneInterval (when longer) while the node is alone.
+// GossipInterval, QuietInterval while the node is quiet (quiet.go), or
+// loneInterval while it is alone, whichever is longest.
 func (m *Mesh) interval() time.Duration {
-	if len(m.cfg.Join) == 0 && len(m.ev.nodes()) <= 1 {
-		return max(m.cfg.GossipInterval, loneInterval)
+	every := m.cfg.GossipInterval
+	if m.quiet.Load() {
+		every = max(every, m.cfg.QuietInterval)
 	}
-	return m.cfg.GossipInterval
+	if len(m.cfg.Join) == 0 && len(m.ev.nodes()) <= 1 {
+		every = max(every, loneInterval)
+	}
+	return every
 }
 
 // tick is the ticker goroutine: every GossipInterval (see interval) it runs
 // the Node's Tick on the Node's clock and sends what it returns, until stop
 // is closed. The poller kicks it when the members change, so that a node
-// that was alone starts gossiping with one that joined at once.
+// that was alone starts gossiping with one that joined at once; at the
+// quiet pace, the Node's Changed and the clock's Woke do too.
 func (m *Mesh) tick(stop <-chan struct{}) {
 	every := m.interval()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		var changed, woke <-chan struct{}
+		if m.quiet.Load() {
+			changed, woke = m.node.Changed(), m.woke
+		}
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		case <-m.kick:
+		case <-changed:
+		case <-woke:
 		}
-		if msgs := m.node.Tick(m.clock.Now()); len(msgs) > 0 {
+		now := m.clock.Now()
+		msgs := m.node.Tick(now)
+		m.choosePace(now)
+		if len(msgs) > 0 {
 			m.send(msgs)
 		}
 		if now := m.interval(); now != every {
@@ -65,8 +80,14 @@ func (m *Mesh) tick(stop <-chan struct{}) {
 // reliable ones are queued for the sender pool.
 func (m *Mesh) send(msgs []fairmesh.Message) {
 	peers := slices.DeleteFunc(m.ev.nodes(), func(n memberlist.Node) bool { return n.Name == m.cfg.NodeID })
+	quiet := m.quiet.Load()
 	for _, msg := range msgs {
-		env := encodeMessage(m.cfg.NodeID, msg.Payload)
+		var env []byte
+		if quiet {
+			env = encodeQuiet(m.cfg.NodeID, m.cfg.QuietInterval, msg.Payload)
+		} else {
+			env = encodeMessage(m.cfg.NodeID, msg.Payload)
+		}
 		if msg.To == "" {
 			for i := range peers {
 				m.sendTo(&peers[i], env)

@@ -1,13 +1,18 @@
 #!/bin/sh
 # idle-cpu.sh [SECONDS]: measures what idle fairmesh nodes cost: a node
 # alone, then each node of a 3-node mesh on loopback, with no traffic, over
-# SECONDS (default 60), as utime+stime from /proc/PID/stat. Linux only.
+# SECONDS (default 60), as utime+stime from /proc/PID/stat; then, as the
+# baseline of the same run, a 3-node mesh of bare memberlist members
+# configured as fairmesh configures memberlist (scripts/memberlist-idle):
+# the floor fairmesh cannot go under while memberlist runs its timers.
+# Linux only.
 set -eu
 secs=${1:-60}
 dir=$(mktemp -d)
 trap 'kill $(cat "$dir"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$dir"' EXIT
 cd "$(dirname "$0")/.."
 go build -o "$dir/fairmesh" ./cmd/fairmesh
+go build -o "$dir/memberlist-idle" ./scripts/memberlist-idle
 head -c 32 /dev/urandom | base64 > "$dir/key"
 hz=$(getconf CLK_TCK)
 
@@ -43,3 +48,13 @@ start a 18081 17947
 start b 18082 17948 127.0.0.1:17947
 start c 18083 17949 127.0.0.1:17947,127.0.0.1:17948
 measure "3-node mesh" "$(cat "$dir/a.pid")" "$(cat "$dir/b.pid")" "$(cat "$dir/c.pid")"
+kill "$(cat "$dir/a.pid")" "$(cat "$dir/b.pid")" "$(cat "$dir/c.pid")"; rm "$dir/a.pid" "$dir/b.pid" "$dir/c.pid"
+
+base() { # name port [join]
+	"$dir/memberlist-idle" "$1" "$2" "$dir/key" ${3:+"$3"} 2>"$dir/$1.log" &
+	echo $! > "$dir/$1.pid"
+}
+base ma 17957
+base mb 17958 127.0.0.1:17957
+base mc 17959 127.0.0.1:17957,127.0.0.1:17958
+measure "memberlist alone (baseline), 3 members" "$(cat "$dir/ma.pid")" "$(cat "$dir/mb.pid")" "$(cat "$dir/mc.pid")"

@@ -25,6 +25,7 @@ type meshFlags struct {
 	gossipKey        string
 	gossipKeyFile    string
 	gossipInterval   time.Duration
+	quietInterval    time.Duration
 	pushPullInterval time.Duration
 	partition        string
 	lease            time.Duration
@@ -149,8 +150,22 @@ func meshConfig(ctx context.Context, f meshFlags, node fairmesh.Config) (cfg gos
 		return cfg, nil, errors.New("--lease must be positive")
 	}
 	cfg.Node.Lease = f.lease
+	switch {
+	case f.quietInterval < 0:
+		return cfg, nil, errors.New("--quiet-interval must not be negative (0 turns the quiet pace off)")
+	case f.quietInterval > maxQuietFlag:
+		return cfg, nil, fmt.Errorf("--quiet-interval must be at most %v", maxQuietFlag)
+	case f.quietInterval == 0 || min(f.quietInterval, f.lease/4) < f.gossipInterval:
+		cfg.QuietInterval = -1 // off
+	default:
+		cfg.QuietInterval = min(f.quietInterval, f.lease/4) // keepalives renew the lease
+	}
 	return cfg, warnings, cfg.Validate()
 }
+
+// maxQuietFlag is the longest --quiet-interval: the pace travels in two
+// bytes of milliseconds.
+const maxQuietFlag = 65535 * time.Millisecond
 
 // soleHostIP returns the one IPv4 address of this host that other hosts
 // could dial (not loopback, link-local, multicast or unspecified), or an

@@ -20,6 +20,7 @@ import (
 func defaultMeshFlags() meshFlags {
 	return meshFlags{
 		gossipInterval:   100 * time.Millisecond,
+		quietInterval:    time.Second,
 		pushPullInterval: 15 * time.Second,
 		partition:        "lease",
 		lease:            10 * time.Second,
@@ -53,6 +54,7 @@ func TestMeshConfigDefaults(t *testing.T) {
 	assert.Empty(t, cfg.Join)
 	assert.Nil(t, cfg.SecretKey)
 	assert.Equal(t, 100*time.Millisecond, cfg.GossipInterval)
+	assert.Equal(t, time.Second, cfg.QuietInterval)
 	assert.Equal(t, fairmesh.Lease, cfg.Node.Partition)
 	assert.Equal(t, 0, cfg.Node.Seeds, "no --join: a node alone")
 }
@@ -129,6 +131,7 @@ func TestMeshConfigFlags(t *testing.T) {
 	assert.Equal(t, 2*time.Second, cfg.PushPullInterval)
 	assert.Equal(t, fairmesh.Available, cfg.Node.Partition)
 	assert.Equal(t, 4*time.Second, cfg.Node.Lease)
+	assert.Equal(t, time.Second, cfg.QuietInterval, "a quarter of the lease: 1 s stands")
 	assert.Equal(t, 3, cfg.Node.Seeds, "a node told to join three addresses")
 	assert.Equal(t, 300, cfg.Node.Capacity)
 
@@ -216,6 +219,8 @@ func TestMeshConfigRefuses(t *testing.T) {
 		{func(f *meshFlags) { f.gossipInterval = 0 }, "--gossip-interval"},
 		{func(f *meshFlags) { f.pushPullInterval = -time.Second }, "--push-pull-interval"},
 		{func(f *meshFlags) { f.partition = "optimistic" }, "--partition-policy"},
+		{func(f *meshFlags) { f.quietInterval = -time.Second }, "--quiet-interval must not be negative"},
+		{func(f *meshFlags) { f.quietInterval = time.Minute + 6*time.Second }, "--quiet-interval must be at most 1m5.535s"},
 	} {
 		f := defaultMeshFlags()
 		tc.edit(&f)
@@ -226,4 +231,25 @@ func TestMeshConfigRefuses(t *testing.T) {
 	}
 	_, _, err := meshConfig(context.Background(), defaultMeshFlags(), fairmesh.Config{NodeID: strings.Repeat("x", 300)})
 	assert.Error(t, err, "the runtime's own validation runs too")
+}
+
+// The quiet pace is at most a quarter of the lease (its keepalives renew
+// it), off at 0, and off when a quarter of the lease is under the gossip
+// interval.
+func TestMeshConfigQuietInterval(t *testing.T) {
+	t.Setenv(gossipKeyEnv, "")
+	for _, tc := range []struct {
+		quiet, lease, want time.Duration
+	}{
+		{time.Second, 10 * time.Second, time.Second},
+		{5 * time.Second, 10 * time.Second, 2500 * time.Millisecond},
+		{0, 10 * time.Second, -1},
+		{time.Second, 300 * time.Millisecond, -1},
+	} {
+		f := defaultMeshFlags()
+		f.quietInterval, f.lease = tc.quiet, tc.lease
+		cfg, _, err := meshConfig(context.Background(), f, fairmesh.Config{NodeID: "n1"})
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, cfg.QuietInterval, "--quiet-interval %v --lease %v", tc.quiet, tc.lease)
+	}
 }

@@ -184,7 +184,8 @@ func TestServeFailsWhenTheGossipPortIsTaken(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--bind", ln.Addr().String(), "--data-dir", t.TempDir()}, &out, &errb)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errb.String(), "memberlist")
+	assert.Contains(t, errb.String(), "gossip: TCP listener on "+ln.Addr().String())
+	assert.Contains(t, errb.String(), "address already in use")
 	assert.NotContains(t, errb.String(), "fairmesh serving")
 }
 
