@@ -80,6 +80,12 @@ type Config struct {
 	// Past it, new clients share one overflow bucket at the default limit.
 	// 0: DefaultMaxClients.
 	MaxClients int
+	// MaxWaiting bounds the requests blocked in Wait at once, over all
+	// clients (default 65536), and MaxWaitingPerClient those of one client
+	// (default 4096, at most MaxWaiting). Past either, Wait fails at once
+	// with ErrQueueFull.
+	MaxWaiting          int
+	MaxWaitingPerClient int
 	// HashKey keys the 64-bit hash by which a node tracks clients and nodes
 	// name them to each other. 0: plain xxhash64, for which anyone who
 	// chooses client IDs can make an ID with another's hash in a
@@ -161,6 +167,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxClients == 0 {
 		c.MaxClients = DefaultMaxClients
 	}
+	if c.MaxWaiting == 0 {
+		c.MaxWaiting = 65536
+	}
+	if c.MaxWaitingPerClient == 0 {
+		c.MaxWaitingPerClient = min(4096, c.MaxWaiting)
+	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 5 * time.Minute
 	}
@@ -204,6 +216,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("fairmesh: DefaultRate %d is outside [0, %d]", c.DefaultRate, MaxRate)
 	case c.DefaultPeriod < MinPeriod || c.DefaultPeriod > MaxPeriod:
 		return fmt.Errorf("fairmesh: DefaultPeriod %v is outside [%v, %v]", c.DefaultPeriod, MinPeriod, MaxPeriod)
+	case c.MaxWaiting < 0 || c.MaxWaitingPerClient < 0:
+		return errors.New("fairmesh: MaxWaiting and MaxWaitingPerClient must not be negative")
 	case c.MinRate < 0 || c.MinRate > MaxRate:
 		return fmt.Errorf("fairmesh: MinRate %d is outside [0, %d]", c.MinRate, MaxRate)
 	case c.MaxClients < 0:

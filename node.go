@@ -89,6 +89,7 @@ type Node struct {
 	// interval between Ticks as observed (ns).
 	lastTick, tickGap int64
 	act               activity
+	wait              waitQueue
 	// fenced: this node admits nothing (its lease ran out, it never
 	// reached the members it was told to join, or it was removed).
 	fenced bool
@@ -251,7 +252,16 @@ func (n *Node) Allow(clientID string) bool { return n.Decide(clientID, 1).Allowe
 func (n *Node) AllowN(clientID string, k int) bool { return n.Decide(clientID, k).Allowed }
 
 // Decide is AllowN with the details an API reports to its callers.
-func (n *Node) Decide(clientID string, k int) Decision {
+func (n *Node) Decide(clientID string, k int) Decision { return n.decide(clientID, k, admitNew) }
+
+// How decide counts (see bucket.Entry's Admit, Retry and Attempt).
+const (
+	admitNew   = iota // a new request: counted as demand, admitted if it fits
+	admitRetry        // a waiting request again: admitted if it fits
+	countOnly         // a request that joins a queue: counted, not admitted
+)
+
+func (n *Node) decide(clientID string, k int, how int) Decision {
 	if k <= 0 || k > MaxRate || clientID == "" || len(clientID) > MaxClientIDLen {
 		return Decision{}
 	}
@@ -271,13 +281,18 @@ func (n *Node) Decide(clientID string, k int) Decision {
 		}
 		e = n.track(h, clientID, now)
 	}
-	d := e.Admit(now, uint64(k))
+	var d bucket.Decision
+	if how == admitNew {
+		d = e.Admit(now, uint64(k))
+	} else {
+		d = admitAs(e, now, uint64(k), how)
+	}
 	if d.Stale {
 		// The policy is more than a window old: this node was paused or
 		// starved of CPU, and its rights for this window were never
 		// derived. Never decide on them.
 		n.catchUp(now)
-		if d = e.Admit(now, uint64(k)); d.Stale {
+		if d = admitAs(e, now, uint64(k), how); d.Stale {
 			return Decision{}
 		}
 	}
@@ -293,6 +308,17 @@ func (n *Node) Decide(clientID string, k int) Decision {
 	start := now + d.ResetNanos - d.Policy.Period
 	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos),
 		WindowStart: time.Unix(0, start)}
+}
+
+// admitAs counts and admits as how says.
+func admitAs(e *bucket.Entry, now int64, k uint64, how int) bucket.Decision {
+	switch how {
+	case admitRetry:
+		return e.Retry(now, k)
+	case countOnly:
+		return e.Attempt(now, k)
+	}
+	return e.Admit(now, k)
 }
 
 // catchUp brings the node up to date with mesh time now, waiting for the

@@ -232,7 +232,18 @@ func satAdd(a, b uint64) uint64 {
 // all if the window's admissions stay within the policy's slice, or within
 // slice plus extra when the pool (if any) grants k units; otherwise none.
 // It takes no lock and allocates nothing.
-func (e *Entry) Admit(now int64, k uint64) Decision {
+func (e *Entry) Admit(now int64, k uint64) Decision { return e.admit(now, k, k, true) }
+
+// Retry is Admit for k requests whose attempt was counted already (a
+// request that waits is offered again and again, and is demand once).
+func (e *Entry) Retry(now int64, k uint64) Decision { return e.admit(now, k, 0, true) }
+
+// Attempt counts k attempts and admits nothing: a request that joins a
+// queue behind others of its client is demand, but must not pass them.
+func (e *Entry) Attempt(now int64, k uint64) Decision { return e.admit(now, k, k, false) }
+
+// admit counts attempts and, if may, admits k as Admit does.
+func (e *Entry) admit(now int64, k, attempts uint64, may bool) Decision {
 	p := e.policy.Load()
 	w := now / p.Period
 	tag := uint64(w) & tagMask
@@ -264,14 +275,14 @@ func (e *Entry) Admit(now int64, k uint64) Decision {
 		if st != tag {
 			att, adm = 0, 0
 		}
-		att = satAdd(att, k)
+		att = satAdd(att, attempts)
 		slice := p.Slice
 		if w > p.Window {
 			slice = p.NextSlice
 		}
-		allowed := p.Unlimited || adm+k <= slice
+		allowed := may && (p.Unlimited || adm+k <= slice)
 		pooled := false
-		if !allowed {
+		if may && !allowed {
 			allowed, pooled, fromPool = p.beyondSlice(now, w, adm, k, slice, fromPool)
 		}
 		if allowed {

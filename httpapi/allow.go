@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,7 +12,13 @@ import (
 	"github.com/fairmesh/fairmesh"
 )
 
-// allowOne serves GET /v1/allow/{client}?n=K.
+// allowOne serves GET /v1/allow/{client}?n=K&wait=DUR.
+//
+// With wait, the request waits (Node.WaitDecide) up to DUR for the
+// requests to be admitted, in weighted fair order with the others waiting
+// on this node: 200 once admitted, 429 when DUR ran out, the queue is full
+// (error says so) or no window could ever admit them. A client that hangs
+// up leaves the queue.
 //
 // Headers follow the IETF RateLimit header fields draft: RateLimit-Limit is
 // the client's allowance in the current window, RateLimit-Remaining what
@@ -28,7 +36,19 @@ func (h *handler) allowOne(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	d := h.node.Decide(client, n)
+	wait, ok := queryWait(w, r)
+	if !ok {
+		return
+	}
+	var d fairmesh.Decision
+	var waitErr error
+	if wait > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		d, waitErr = h.node.WaitDecide(ctx, client, n)
+		cancel()
+	} else {
+		d = h.node.Decide(client, n)
+	}
 	hdr := w.Header()
 	if d.Limit >= 0 {
 		hdr.Set("RateLimit-Limit", strconv.FormatInt(d.Limit, 10))
@@ -36,11 +56,39 @@ func (h *handler) allowOne(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(d.Reset), 10))
 	}
 	status := http.StatusOK
-	if !d.Allowed {
+	res := result(d)
+	if waitErr != nil {
+		res.Allowed = false
+		if errors.Is(waitErr, fairmesh.ErrQueueFull) || errors.Is(waitErr, fairmesh.ErrNeverAdmitted) {
+			res.Error = waitErr.Error()
+		}
+	}
+	if !res.Allowed {
 		status = http.StatusTooManyRequests
 		hdr.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(d.Reset), 1), 10))
 	}
-	writeJSON(w, status, result(d))
+	writeJSON(w, status, res)
+}
+
+// MaxWait is the longest ?wait= a request may ask for: a server must let
+// a response take this long to be written (fairmesh serve does).
+const MaxWait = 30 * time.Second
+
+// queryWait reads the optional ?wait=DUR of a request (a Go duration such
+// as 2s or 500ms; default 0, no wait), answering 400 itself when it is not
+// a duration in (0, MaxWait].
+func queryWait(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
+	q := r.URL.Query()
+	if !q.Has("wait") {
+		return 0, true
+	}
+	s := q.Get("wait")
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > MaxWait {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("wait must be a duration in (0, %v] such as 2s or 500ms, not %q", MaxWait, s), "wait")
+		return 0, false
+	}
+	return d, true
 }
 
 // allowBatch serves POST /v1/allow. Every element is validated before any

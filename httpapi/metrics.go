@@ -25,7 +25,7 @@ type nodeCollector struct {
 	rights, released, evicted, members, tracked     *prometheus.Desc
 	maxClients, fenced, clockOffset, capacity, info *prometheus.Desc
 	auditWindows, auditOver, auditOverRequests      *prometheus.Desc
-	auditLast                                       *prometheus.Desc
+	auditLast, waiting                              *prometheus.Desc
 }
 
 func newNodeCollector(n *fairmesh.Node) *nodeCollector {
@@ -56,6 +56,7 @@ func newNodeCollector(n *fairmesh.Node) *nodeCollector {
 		auditOver:         d("mesh_over_capacity_windows_total", "Audited capacity windows in which the mesh, all nodes together, admitted more than the capacity."),
 		auditOverRequests: d("mesh_over_capacity_requests_total", "The requests the mesh admitted beyond the capacity, summed over the audited windows."),
 		auditLast:         d("mesh_last_audited_admitted", "What the mesh admitted in the last audited capacity window, all nodes together."),
+		waiting:           d("waiting_requests", "Requests waiting on this node to be admitted (?wait=, Node.Wait)."),
 	}
 }
 
@@ -71,6 +72,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	counter(c.decisions, k.Admitted, "admitted")
+	gauge(c.waiting, float64(c.node.Waiting()))
 	counter(c.decisions, k.Denied, "denied")
 	counter(c.overflowed, k.Overflowed)
 	counter(c.returned, k.Returned)

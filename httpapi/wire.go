@@ -26,6 +26,10 @@ type AllowResult struct {
 	// Unix milliseconds of the node's mesh time: what names the window when
 	// counting admissions per window.
 	WindowStartMS int64 `json:"window_start_ms"`
+	// Error says why a request that waited (?wait=) was refused without
+	// running out of time: the queue was full, or no window could ever
+	// admit it.
+	Error string `json:"error,omitempty"`
 }
 
 // BatchRequest is the body of POST /v1/allow.

@@ -125,6 +125,26 @@ func TestAllowN(t *testing.T) {
 	assert.Equal(t, int64(4), cs.Admitted)
 }
 
+// --wait waits on the node: admitted at once while there is room, denied
+// (exit 1) when the wait runs out, and refused (exit 2) past the bound.
+func TestAllowWait(t *testing.T) {
+	node, url := newNode(t, fairmesh.Config{}, httpapi.Options{})
+	require.NoError(t, node.UpdateClientRateLimit("a", 1, time.Second))
+	assert.Equal(t, 0, cli(t, "allow", "a", "--wait", "2s", "--node", url).code)
+	start := time.Now()
+	r := cli(t, "allow", "a", "--wait", "100ms", "--node", url)
+	assert.Equal(t, 1, r.code, "the window never moves (manual clock): the wait runs out, %s", r.stderr)
+	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "denied before the wait was over")
+	for _, bad := range []string{"31s", "-1s", "soon"} {
+		r := cli(t, "allow", "a", "--wait", bad, "--node", url)
+		assert.Equal(t, 2, r.code, "--wait %s", bad)
+		assert.Contains(t, r.stderr, "wait", "--wait %s", bad)
+	}
+	cs, err := node.Client("a")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), cs.Admitted)
+}
+
 func TestAllowErrorsExit2(t *testing.T) {
 	_, url := newNode(t, fairmesh.Config{}, httpapi.Options{})
 	for _, args := range [][]string{

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -120,8 +121,9 @@ without config of its own is an error (exit 1).`,
 
 func newAllowCmd() *cobra.Command {
 	var (
-		cf clientFlags
-		n  int
+		cf   clientFlags
+		n    int
+		wait time.Duration
 	)
 	// Every failure exits 2, so that 1 means "denied" only.
 	fail := func(err error) error {
@@ -134,9 +136,12 @@ func newAllowCmd() *cobra.Command {
 		Use:   "allow CLIENT",
 		Short: "Ask whether CLIENT may make a request now (exit 0 admitted, 1 denied, 2 error)",
 		Long: `Ask the node to decide N requests of CLIENT now. The requests count as made
-when admitted. Exit status: 0 when admitted, 1 when denied, 2 on any error.`,
+when admitted. With --wait, wait up to that long for them to be admitted, in
+weighted fair order with the others waiting on that node. Exit status: 0 when
+admitted, 1 when denied, 2 on any error.`,
 		Example: `  fairmesh allow checkout
-  fairmesh allow checkout --n 5 --json`,
+  fairmesh allow checkout --n 5 --json
+  fairmesh allow checkout --wait 2s`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			return fail(cobra.ExactArgs(1)(cmd, args))
 		},
@@ -147,11 +152,18 @@ when admitted. Exit status: 0 when admitted, 1 when denied, 2 on any error.`,
 			if n < 1 {
 				return fail(fmt.Errorf("--n must be at least 1, not %d", n))
 			}
+			if wait < 0 || wait > httpapi.MaxWait {
+				return fail(fmt.Errorf("--wait must be in [0, %v], not %v", httpapi.MaxWait, wait))
+			}
 			c, err := cf.client()
 			if err != nil {
 				return fail(err)
 			}
 			path := "/v1/allow/" + url.PathEscape(args[0]) + "?n=" + strconv.Itoa(n)
+			if wait > 0 {
+				path += "&wait=" + url.QueryEscape(wait.String())
+				c.http.Timeout = max(c.http.Timeout, wait+cf.timeout) // the answer comes after the wait
+			}
 			var out httpapi.AllowResult
 			raw, _, err := c.get(cmd.Context(), http.MethodGet, path, nil, &out, http.StatusOK, http.StatusTooManyRequests)
 			if err != nil {
@@ -168,6 +180,7 @@ when admitted. Exit status: 0 when admitted, 1 when denied, 2 on any error.`,
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fail(err) })
 	cmd.Flags().IntVarP(&n, "n", "n", 1, "number of requests to decide at once (all or nothing)")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the requests to be admitted (at most "+httpapi.MaxWait.String()+"; 0: decide now)")
 	cf.register(cmd)
 	return cmd
 }

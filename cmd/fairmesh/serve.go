@@ -26,7 +26,7 @@ import (
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 10 * time.Second
-	writeTimeout      = 10 * time.Second
+	writeTimeout      = httpapi.MaxWait + 10*time.Second // a request may wait
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
 	// shutdownTimeout bounds how long serve waits for requests in flight
