@@ -92,6 +92,7 @@ func New(n *fairmesh.Node, opts Options) http.Handler {
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	h.mux.HandleFunc("GET /v1/allow/{client}", h.allowOne)
 	h.mux.HandleFunc("POST /v1/allow", h.allowBatch)
+	h.mux.HandleFunc("GET /v1/auth", h.auth)
 	h.mux.HandleFunc("POST /v1/return/{client}", h.returnOne)
 	h.mux.HandleFunc("PUT /v1/clients/{client}/weight", h.admin(h.putWeight))
 	h.mux.HandleFunc("PUT /v1/clients/{client}/limit", h.admin(h.putLimit))
