@@ -15,6 +15,8 @@ type Decision struct {
 	Remaining int64
 	// Reset is the time until the window ends.
 	Reset time.Duration
+	// Period is the window's length (zero when nothing was decided).
+	Period time.Duration
 	// WindowStart is the start, in mesh time, of the client's window the
 	// requests were counted in (zero when nothing was decided: an invalid
 	// request). Together with the client's period it names the window, so

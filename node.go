@@ -307,7 +307,7 @@ func (n *Node) decide(clientID string, k int, how int) Decision {
 	// now/Period, which would name the older window after a clock step back.
 	start := now + d.ResetNanos - d.Policy.Period
 	return Decision{Allowed: d.Allowed, Limit: limit, Remaining: rem, Reset: time.Duration(d.ResetNanos),
-		WindowStart: time.Unix(0, start)}
+		Period: time.Duration(d.Policy.Period), WindowStart: time.Unix(0, start)}
 }
 
 // admitAs counts and admits as how says.

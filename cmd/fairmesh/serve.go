@@ -36,6 +36,8 @@ const (
 
 type serveFlags struct {
 	addr       string
+	grpcAddr   string
+	rlsRules   string
 	adminToken string
 	dataDir    string
 	cfg        fairmesh.Config
@@ -91,6 +93,8 @@ with an error naming it: fix or remove the file.`,
 	d := gossip.DefaultConfig()
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "http", "127.0.0.1:8080", "address to serve the HTTP API on")
+	fl.StringVar(&f.grpcAddr, "grpc", "", "address to serve Envoy's rate limit service (gRPC) on, with the gRPC health service; needs --rls-rules (default: off)")
+	fl.StringVar(&f.rlsRules, "rls-rules", "", "file of the rules mapping Envoy's descriptors to clients (YAML; see the README)")
 	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(os.Geteuid(), os.Getenv), "directory keeping the clients' weights and limits across restarts, created if missing (\"\": keep nothing)")
 	fl.StringVar(&f.adminToken, "admin-token", "", "bearer token required to change configuration (default $FAIRMESH_ADMIN_TOKEN; none: open)")
 	fl.StringVar(&f.cfg.NodeID, "node-id", "", "this node's unique, stable name in the mesh (default the host name)")
@@ -178,7 +182,14 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		}
 	}
 
-	// HTTP first: a taken port fails before the node joins anyone.
+	// HTTP and gRPC first: a taken port fails before the node joins anyone.
+	grpcLn, rules, err := listenRLS(f.grpcAddr, f.rlsRules)
+	if err != nil {
+		return err
+	}
+	if grpcLn != nil {
+		defer grpcLn.Close() // on the error paths
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return err
@@ -227,6 +238,15 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var grpcServed chan error
+	stopGRPC := func() {}
+	if grpcLn != nil {
+		rs := startRLS(grpcLn, rules, mesh.Node())
+		grpcServed = rs.served
+		stopGRPC = sync.OnceFunc(func() { rs.stop(shutdownTimeout, log) })
+		defer stopGRPC() // on the error paths
+		log.Info("serving Envoy's rate limit service", "grpc", grpcLn.Addr().String(), "rules", f.rlsRules)
+	}
 
 	log.Info("fairmesh serving", "url", "http://"+ln.Addr().String(), "node_id", cfg.NodeID,
 		"gossip", mesh.Addr(), "join", strings.Join(cfg.Join, ","), "encrypted", len(cfg.SecretKey) > 0,
@@ -254,6 +274,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	select {
 	case err := <-served:
 		serveErr = fmt.Errorf("serving HTTP: %w", err)
+	case err := <-grpcServed:
+		grpcServed <- err // for the deferred stop
+		serveErr = fmt.Errorf("serving gRPC: %w", err)
 	case <-ctx.Done():
 		log.Info("shutting down")
 		shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -265,8 +288,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 			serveErr = err
 		}
 	}
-	// HTTP first, then the mesh: no request is decided by a node that has
-	// already left (its slices would be reclaimed by the others).
+	// HTTP and gRPC first, then the mesh: no request is decided by a node
+	// that has already left (its slices would be reclaimed by the others).
+	stopGRPC()
 	if err := mesh.Close(); err != nil {
 		log.Warn("leaving the mesh", "err", err)
 	}
