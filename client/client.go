@@ -49,6 +49,9 @@ type Options struct {
 	// HTTPClient replaces the default client (keep-alive, 64 idle
 	// connections per host). Its own Timeout, if any, also applies.
 	HTTPClient *http.Client
+	// MaxAnswerBytes bounds an answer read (default 64 MiB: a list of
+	// 100 000 clients is about 25 MB).
+	MaxAnswerBytes int64
 }
 
 // maxBatch is the API's bound on a batch.
@@ -108,6 +111,9 @@ func New(baseURL string, opts Options) (*Client, error) {
 	}
 	if opts.MaxBatch <= 0 || opts.MaxBatch > maxBatch {
 		opts.MaxBatch = maxBatch
+	}
+	if opts.MaxAnswerBytes <= 0 {
+		opts.MaxAnswerBytes = 64 << 20
 	}
 	c := &Client{base: strings.TrimSuffix(u.String(), "/"), opts: opts, http: opts.HTTPClient}
 	if c.http == nil {
@@ -242,14 +248,39 @@ func decision(r httpapi.AllowResult) Decision {
 	return d
 }
 
-// do makes one call, and retries it when idempotent; accept lists the
-// statuses whose body decodes into out.
+// Do sends one request to the node's API (path from "/v1/..." on, query
+// included) with in, when not nil, as its JSON body, and returns the
+// answer's bytes and status. An answer whose status is not in accept (200
+// when empty) is an *APIError. Reads and config writes (GET, PUT, DELETE,
+// but not GET /v1/allow/...) are retried as Options.Retries says; the
+// rest are decisions or batches of them, and never are. For tools that
+// print the node's own answer (the fairmesh CLI); the typed methods are
+// the API.
+func (c *Client) Do(ctx context.Context, method, path string, in any, accept ...int) ([]byte, int, error) {
+	if len(accept) == 0 {
+		accept = []int{http.StatusOK}
+	}
+	idempotent := method == http.MethodPut || method == http.MethodDelete ||
+		method == http.MethodGet && !strings.HasPrefix(path, "/v1/allow")
+	var raw json.RawMessage
+	status, err := c.call(ctx, idempotent, method, path, in, &raw, c.opts.Timeout, accept...)
+	return raw, status, err
+}
+
+// do is call without the status.
 func (c *Client) do(ctx context.Context, idempotent bool, method, path string, in, out any, timeout time.Duration, accept ...int) error {
+	_, err := c.call(ctx, idempotent, method, path, in, out, timeout, accept...)
+	return err
+}
+
+// call makes one call, and retries it when idempotent; accept lists the
+// statuses whose body decodes into out.
+func (c *Client) call(ctx context.Context, idempotent bool, method, path string, in, out any, timeout time.Duration, accept ...int) (int, error) {
 	var body []byte
 	if in != nil {
 		var err error
 		if body, err = json.Marshal(in); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	tries := 1
@@ -258,61 +289,72 @@ func (c *Client) do(ctx context.Context, idempotent bool, method, path string, i
 	}
 	pause := 50 * time.Millisecond
 	var err error
+	var status int
 	for try := 0; try < tries; try++ {
 		if try > 0 {
 			t := time.NewTimer(pause/2 + rand.N(pause/2+1))
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return ctx.Err()
+				return 0, ctx.Err()
 			case <-t.C:
 			}
 			pause *= 2
 		}
 		var retry bool
-		retry, err = c.once(ctx, method, path, body, out, timeout, accept)
+		status, retry, err = c.once(ctx, method, path, body, out, timeout, accept)
 		if err == nil || !retry {
-			return err
+			return status, err
 		}
 	}
-	return err
+	return status, err
 }
 
 // once makes one exchange; retry says whether a failure may be retried.
-func (c *Client) once(ctx context.Context, method, path string, body []byte, out any, timeout time.Duration, accept []int) (retry bool, err error) {
+func (c *Client) once(ctx context.Context, method, path string, body []byte, out any, timeout time.Duration, accept []int) (status int, retry bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
+	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.opts.Token != "" && method != http.MethodGet {
+	if c.opts.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return true, err
+		return 0, true, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxAnswerBytes+1))
 	if err != nil {
-		return true, err
+		return resp.StatusCode, true, fmt.Errorf("fairmesh: reading the answer: %w", err)
+	}
+	if int64(len(raw)) > c.opts.MaxAnswerBytes {
+		return resp.StatusCode, false, fmt.Errorf("fairmesh: answer exceeds %d bytes", c.opts.MaxAnswerBytes)
 	}
 	for _, s := range accept {
 		if resp.StatusCode == s {
-			if err := json.Unmarshal(raw, out); err != nil {
-				return false, fmt.Errorf("fairmesh: undecodable answer (HTTP %d): %w", resp.StatusCode, err)
+			if len(raw) == 0 { // 204 No Content
+				return resp.StatusCode, false, nil
 			}
-			return false, nil
+			if err := json.Unmarshal(raw, out); err != nil {
+				return resp.StatusCode, false, fmt.Errorf("fairmesh: undecodable answer (HTTP %d): %w", resp.StatusCode, err)
+			}
+			return resp.StatusCode, false, nil
 		}
 	}
 	apiErr := &APIError{Status: resp.StatusCode}
 	var e httpapi.Error
-	if json.Unmarshal(raw, &e) == nil {
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
 		apiErr.Message, apiErr.Field = e.Error, e.Field
+	} else {
+		// Not one of ours: a proxy, or ServeMux's plain-text 404 or 405.
+		apiErr.Message = strings.TrimSpace(string(raw[:min(len(raw), 512)]))
 	}
-	return resp.StatusCode >= 500, apiErr
+	return resp.StatusCode, resp.StatusCode >= 500, apiErr
 }

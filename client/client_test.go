@@ -135,6 +135,10 @@ func TestClientRetriesOnlyIdempotentCalls(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusServiceUnavailable, apiErr.Status)
 	assert.EqualValues(t, 1, gets.Load(), "a decision is never retried")
+	_, status, err := c.Do(context.Background(), http.MethodGet, "/v1/clients/a", nil)
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.EqualValues(t, 4, gets.Load(), "a read is retried twice")
 }
 
 // Concurrent Allows go out in a few batches, each answered in its own

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fairmesh/fairmesh/client"
 	"github.com/fairmesh/fairmesh/httpapi"
 )
 
@@ -45,7 +43,11 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 // client builds the API client; environment variables fill the flags the
 // user left unset (read here, not as flag defaults, so that --help never
 // prints a token).
-func (f *clientFlags) client() (*apiClient, error) {
+func (f *clientFlags) client() (*apiClient, error) { return f.clientWaiting(0) }
+
+// clientWaiting is client for a call that the node may hold up to wait
+// before it answers (allow --wait): its timeout is --timeout on top.
+func (f *clientFlags) clientWaiting(wait time.Duration) (*apiClient, error) {
 	node := f.node
 	if node == "" {
 		node = os.Getenv("FAIRMESH_NODE")
@@ -61,19 +63,16 @@ func (f *clientFlags) client() (*apiClient, error) {
 	if token == "" {
 		token = os.Getenv("FAIRMESH_TOKEN")
 	}
-	return &apiClient{
-		base:  strings.TrimSuffix(u.String(), "/"),
-		token: token,
-		http:  &http.Client{Timeout: f.timeout},
-	}, nil
+	c, err := client.New(u.String(), client.Options{Token: token, Timeout: f.timeout + wait, MaxAnswerBytes: maxAnswerBytes})
+	if err != nil {
+		return nil, err
+	}
+	return &apiClient{c: c}, nil
 }
 
-// apiClient is a thin client of the httpapi endpoints.
-type apiClient struct {
-	base  string
-	token string
-	http  *http.Client
-}
+// apiClient is the CLI's use of the client package: the node's raw
+// answers, which the commands print as they are with --json.
+type apiClient struct{ c *client.Client }
 
 // apiError is a non-2xx answer, with the server's error when it sent one.
 type apiError struct {
@@ -94,51 +93,15 @@ func (e *apiError) Error() string {
 
 // call sends a request with an optional JSON body, checks that the answer's
 // status is one of accept (200 when none are given), and returns the raw
-// answer and its status.
+// answer and its status. Reads and config writes are retried by the client
+// package on a network error or a 5xx; decisions are not.
 func (c *apiClient) call(ctx context.Context, method, path string, in any, accept ...int) ([]byte, int, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, 0, err
-		}
-		body = bytes.NewReader(b)
+	raw, status, err := c.c.Do(ctx, method, path, in, accept...)
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		return nil, ae.Status, &apiError{status: ae.Status, body: httpapi.Error{Error: ae.Message, Field: ae.Field}}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return nil, 0, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
-	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("reading the answer: %w", err)
-	}
-	if len(raw) > maxAnswerBytes {
-		return nil, resp.StatusCode, fmt.Errorf("answer exceeds %d bytes", maxAnswerBytes)
-	}
-	if len(accept) == 0 {
-		accept = []int{http.StatusOK}
-	}
-	if !slices.Contains(accept, resp.StatusCode) {
-		e := &apiError{status: resp.StatusCode}
-		if json.Unmarshal(raw, &e.body) != nil || e.body.Error == "" {
-			// Not one of ours (a proxy, or ServeMux's plain-text 404/405).
-			e.body = httpapi.Error{Error: strings.TrimSpace(string(raw))}
-		}
-		return raw, resp.StatusCode, e
-	}
-	return raw, resp.StatusCode, nil
+	return raw, status, err
 }
 
 // get calls and decodes the answer into out.

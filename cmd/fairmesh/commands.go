@@ -155,14 +155,13 @@ admitted, 1 when denied, 2 on any error.`,
 			if wait < 0 || wait > httpapi.MaxWait {
 				return fail(fmt.Errorf("--wait must be in [0, %v], not %v", httpapi.MaxWait, wait))
 			}
-			c, err := cf.client()
+			c, err := cf.clientWaiting(wait) // the answer comes after the wait
 			if err != nil {
 				return fail(err)
 			}
 			path := "/v1/allow/" + url.PathEscape(args[0]) + "?n=" + strconv.Itoa(n)
 			if wait > 0 {
 				path += "&wait=" + url.QueryEscape(wait.String())
-				c.http.Timeout = max(c.http.Timeout, wait+cf.timeout) // the answer comes after the wait
 			}
 			var out httpapi.AllowResult
 			raw, _, err := c.get(cmd.Context(), http.MethodGet, path, nil, &out, http.StatusOK, http.StatusTooManyRequests)
