@@ -115,11 +115,5 @@ func TestWaitIsWeightedFair(t *testing.T) {
 		}
 	}
 
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine(); g > before {
-		t.Errorf("%d goroutines once every Wait returned, %d before", g, before)
-	}
+	waitGoroutines(t, before)
 }

@@ -5,18 +5,9 @@
 # exits non-zero when it cannot be installed, so that the test fails rather
 # than being skipped.
 set -eu
-if command -v nginx >/dev/null 2>&1; then
-	exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-nginx.sh: nginx is missing and installing it needs root (apt-get install nginx)" >&2
-	exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends nginx >/dev/null
-# The package starts a server on port 80; the test runs its own.
-if command -v service >/dev/null 2>&1; then
+installed=$(command -v nginx || true)
+"$(dirname "$0")/apt-install.sh" nginx nginx
+if [ -z "$installed" ] && command -v service >/dev/null 2>&1; then
+	# The package starts a server on port 80; the test runs its own.
 	service nginx stop >/dev/null 2>&1 || true
 fi
-command -v nginx >/dev/null

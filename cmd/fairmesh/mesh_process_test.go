@@ -97,21 +97,7 @@ func TestThreeProcessMesh(t *testing.T) {
 	defer hc.CloseIdleConnections()
 
 	// Every node sees the three members alive.
-	for _, p := range procs {
-		waitFor(t, ctx, 20*time.Second, p, func() (bool, string) {
-			var l httpapi.MemberList
-			if err := getJSON(ctx, hc, p.url+"/v1/members", &l); err != nil {
-				return false, err.Error()
-			}
-			alive := 0
-			for _, m := range l.Members {
-				if m.State == "alive" {
-					alive++
-				}
-			}
-			return alive == 3, fmt.Sprintf("%+v", l.Members)
-		})
-	}
+	waitAllAlive(t, ctx, hc, procs)
 
 	// Weights through one node, with the CLI.
 	for _, args := range [][]string{
@@ -288,6 +274,26 @@ func (p *proc) stop(t *testing.T) {
 	t.Errorf("%s ignored SIGTERM for %v; killing it", p.id, procStopAfter)
 	_ = p.cmd.Process.Kill()
 	<-p.done
+}
+
+// waitAllAlive waits until every process lists every one alive.
+func waitAllAlive(t *testing.T, ctx context.Context, hc *http.Client, procs []*proc) {
+	t.Helper()
+	for _, p := range procs {
+		waitFor(t, ctx, 20*time.Second, p, func() (bool, string) {
+			var l httpapi.MemberList
+			if err := getJSON(ctx, hc, p.url+"/v1/members", &l); err != nil {
+				return false, err.Error()
+			}
+			alive := 0
+			for _, m := range l.Members {
+				if m.State == "alive" {
+					alive++
+				}
+			}
+			return alive == len(procs), fmt.Sprintf("%+v", l.Members)
+		})
+	}
 }
 
 // waitFor polls cond until it holds, failing with its last description and

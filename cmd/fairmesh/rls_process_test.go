@@ -80,21 +80,7 @@ func TestEnvoyRateLimitServiceOnAMesh(t *testing.T) {
 		}
 	})
 	hc := &http.Client{Timeout: 5 * time.Second}
-	for _, p := range procs {
-		waitFor(t, ctx, 20*time.Second, p, func() (bool, string) {
-			var l httpapi.MemberList
-			if err := getJSON(ctx, hc, p.url+"/v1/members", &l); err != nil {
-				return false, err.Error()
-			}
-			alive := 0
-			for _, m := range l.Members {
-				if m.State == "alive" {
-					alive++
-				}
-			}
-			return alive == 3, fmt.Sprintf("%+v", l.Members)
-		})
-	}
+	waitAllAlive(t, ctx, hc, procs)
 
 	// Limits and a weight through the first node, with the CLI.
 	const search = "edge/tenant=acme/path=/v1/search"
