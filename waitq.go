@@ -79,58 +79,61 @@ func (n *Node) Wait(ctx context.Context, clientID string, k int) error {
 }
 
 // WaitDecide is Wait with the Decision that admitted the requests (the
-// last refusal when it returns an error after trying).
+// refusal that made it wait when it returns an error).
 func (n *Node) WaitDecide(ctx context.Context, clientID string, k int) (Decision, error) {
-	q := &n.wait
-	queued := q.total.Load() > 0 && q.hasLine(clientID)
-	if !queued {
-		d := n.Decide(clientID, k)
-		switch {
-		case d.Allowed:
-			return d, nil
-		case d.WindowStart.IsZero():
-			if k < 1 || k > MaxRate {
-				return d, fmt.Errorf("%w: %d requests (want 1 to %d)", ErrNeverAdmitted, k, MaxRate)
-			}
-			if err := ValidateClientID(clientID); err != nil {
-				return d, fmt.Errorf("%w: %w", ErrNeverAdmitted, err)
-			}
-			// A node that cannot decide yet (its clock jumped past its
-			// policies): queue like any refusal.
-		case int64(k) > n.mostEver(clientID):
-			return d, fmt.Errorf("%w: %d requests of %q at once, more than its limit or the capacity of a whole window", ErrNeverAdmitted, k, clientID)
-		}
+	// Behind others of its client a request is demand like any (the shares
+	// follow what is offered, not what got through), but must not pass
+	// them: it is counted, not admitted.
+	how := admitNew
+	if n.wait.total.Load() > 0 && n.wait.hasLine(clientID) {
+		how = countOnly
+	}
+	d := n.decide(clientID, k, how)
+	if d.Allowed {
+		return d, nil
+	}
+	if err := n.neverAdmitted(d, clientID, k); err != nil {
+		return d, err
 	}
 	if err := ctx.Err(); err != nil {
-		return Decision{}, err
-	}
-	if queued {
-		// Behind others of its client: demand like any request (the
-		// shares follow what is offered, not what got through), but it
-		// must not pass them.
-		if d := n.decide(clientID, k, countOnly); d.WindowStart.IsZero() {
-			if err := ValidateClientID(clientID); err != nil || k < 1 || k > MaxRate {
-				return d, fmt.Errorf("%w: %d requests of %q", ErrNeverAdmitted, k, clientID)
-			}
-		}
+		return d, err
 	}
 	w, err := n.enqueue(clientID, k)
 	if err != nil {
-		return Decision{}, err
+		return d, err
 	}
 	select {
-	case d := <-w.done:
-		return d, nil
+	case admitted := <-w.done:
+		return admitted, nil
 	case <-ctx.Done():
+		q := &n.wait
 		q.mu.Lock()
 		if w.queued {
 			q.remove(clientID, w)
 			q.mu.Unlock()
-			return Decision{}, ctx.Err()
+			return d, ctx.Err()
 		}
 		q.mu.Unlock()
 		return <-w.done, nil // released as ctx ended: admitted
 	}
+}
+
+// neverAdmitted is the error for a request no window could admit, given
+// its refusal d: invalid, or more than the client's limit or the capacity.
+func (n *Node) neverAdmitted(d Decision, clientID string, k int) error {
+	if d.WindowStart.IsZero() {
+		if k < 1 || k > MaxRate {
+			return fmt.Errorf("%w: %d requests (want 1 to %d)", ErrNeverAdmitted, k, MaxRate)
+		}
+		if err := ValidateClientID(clientID); err != nil {
+			return fmt.Errorf("%w: %w", ErrNeverAdmitted, err)
+		}
+		return nil // a node that cannot decide yet (its clock jumped past its policies): wait
+	}
+	if int64(k) > n.mostEver(clientID) {
+		return fmt.Errorf("%w: %d requests of %q at once, more than its limit or the capacity of a whole window", ErrNeverAdmitted, k, clientID)
+	}
+	return nil
 }
 
 // Waiting returns how many requests wait in Wait now.

@@ -31,11 +31,10 @@ func (m *Mesh) calm(now time.Time) bool {
 	return m.node.QuietFor(now) >= quietAfter
 }
 
-// choosePace sets the pace after a tick at now and reports whether it
-// changed. Going quiet, it first drains the wakeups that came while it was
+// choosePace sets the pace after a tick at now. Going quiet, it first drains the wakeups that came while it was
 // fast, then looks again: a wakeup that comes after the look stays queued
 // and wakes the quiet ticker at once.
-func (m *Mesh) choosePace(now time.Time) bool {
+func (m *Mesh) choosePace(now time.Time) {
 	quiet := m.calm(now)
 	was := m.quiet.Load()
 	if quiet && !was {
@@ -51,7 +50,6 @@ func (m *Mesh) choosePace(now time.Time) bool {
 		default:
 		}
 	}
-	return quiet != was
 }
 
 // Quiet reports whether the node is at its quiet pace.

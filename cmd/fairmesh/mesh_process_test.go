@@ -72,16 +72,10 @@ func TestThreeProcessMesh(t *testing.T) {
 	httpPorts, gossipPorts := freePorts(t, 3), freePorts(t, 3)
 	procs := make([]*proc, 3)
 	for i := range procs {
-		var join []string
-		for j, p := range gossipPorts {
-			if j != i {
-				join = append(join, "127.0.0.1:"+strconv.Itoa(p))
-			}
-		}
 		gossip := "127.0.0.1:" + strconv.Itoa(gossipPorts[i])
 		procs[i] = startServe(t, ctx, bin, fmt.Sprintf("node-%d", i+1),
 			"--http", "127.0.0.1:"+strconv.Itoa(httpPorts[i]),
-			"--bind", gossip, "--advertise", gossip, "--join", strings.Join(join, ","),
+			"--bind", gossip, "--advertise", gossip, "--join", othersOf(gossipPorts, i),
 			"--capacity", strconv.Itoa(procCapacity), "--capacity-period", "1s",
 			"--gossip-interval", "50ms", "--push-pull-interval", "2s",
 			"--gossip-key-file", keyFile)
@@ -274,6 +268,18 @@ func (p *proc) stop(t *testing.T) {
 	t.Errorf("%s ignored SIGTERM for %v; killing it", p.id, procStopAfter)
 	_ = p.cmd.Process.Kill()
 	<-p.done
+}
+
+// othersOf is the --join list of process i: every other one's gossip
+// address on loopback.
+func othersOf(gossipPorts []int, i int) string {
+	var join []string
+	for j, p := range gossipPorts {
+		if j != i {
+			join = append(join, "127.0.0.1:"+strconv.Itoa(p))
+		}
+	}
+	return strings.Join(join, ",")
 }
 
 // waitAllAlive waits until every process lists every one alive.

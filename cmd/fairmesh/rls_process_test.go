@@ -61,17 +61,11 @@ func TestEnvoyRateLimitServiceOnAMesh(t *testing.T) {
 	httpPorts, gossipPorts, grpcPorts := freePorts(t, 3), freePorts(t, 3), freePorts(t, 3)
 	procs := make([]*proc, 3)
 	for i := range procs {
-		var join []string
-		for j, p := range gossipPorts {
-			if j != i {
-				join = append(join, "127.0.0.1:"+strconv.Itoa(p))
-			}
-		}
 		g := "127.0.0.1:" + strconv.Itoa(gossipPorts[i])
 		procs[i] = startServe(t, ctx, bin, fmt.Sprintf("rls-%d", i+1),
 			"--http", "127.0.0.1:"+strconv.Itoa(httpPorts[i]),
 			"--grpc", "127.0.0.1:"+strconv.Itoa(grpcPorts[i]), "--rls-rules", rules,
-			"--bind", g, "--advertise", g, "--join", strings.Join(join, ","),
+			"--bind", g, "--advertise", g, "--join", othersOf(gossipPorts, i),
 			"--capacity", "1000", "--gossip-interval", "50ms")
 	}
 	t.Cleanup(func() {
