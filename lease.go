@@ -163,10 +163,12 @@ func (n *Node) checkLease(now int64) {
 	}
 	if len(n.expiredMe) > 0 && !n.removedSelf() && (fenced || n.hearsAny(n.expiredMe)) {
 		// Members gave up on this incarnation: they will never confirm
-		// it again, and what it holds may have been reclaimed. Once it
-		// needs them (it is fenced), or can reach them again (a heal),
-		// rejoin as a restarted process would.
-		n.reincarnate(now)
+		// it again. Once it needs them (it is fenced), or can reach them
+		// again (a heal), take a new incarnation that they can confirm.
+		// Fenced, what it held may have been reclaimed: it rejoins as a
+		// restarted process would. Holding its lease, it keeps what it
+		// holds (see reincarnate).
+		n.reincarnate(now, !fenced)
 		end = n.leaseEnd()
 		fenced = now >= end
 	}
@@ -261,26 +263,53 @@ func (n *Node) reclaimedNow(id string) bool {
 	return ok && at == n.incOf(id)
 }
 
-// reincarnate makes this process a new incarnation, as if it had
-// restarted: its ledger replica starts anew and it drops every claim it
-// pinned, so that it claims nothing until every
-// member has counted it again. Its view log is kept: the views it held
-// before still bound what others claimed then; so do its report numbers,
-// which peers could otherwise take for old ones.
-func (n *Node) reincarnate(now int64) {
-	n.log.Warn("fairmesh: rejoining as a new incarnation", "incarnation", now)
+// maxPriorReplicas bounds the incarnations one process takes while
+// holding its lease before it takes one afresh.
+const maxPriorReplicas = 4
+
+// reincarnate makes this process a new incarnation, which the members
+// that gave up on the current one can confirm again. Its view log is kept:
+// the views it held before still bound what others claimed then; so do
+// its report numbers, which peers could otherwise take for old ones.
+//
+// Taken afresh (kept false: it was fenced, as after a pause or on the
+// minority side of a split), it is as if it had restarted: it drops every
+// claim it pinned and every confirmation of its lease, and its ledger
+// replica starts anew, so that it claims nothing until every member has
+// counted it again.
+//
+// Taken while it holds its lease (kept: a side that turned out to be the
+// minority gave up on it just before that side fenced), it keeps its
+// pinned claims, the confirmations of its lease and its earlier ledger
+// replicas. Nothing it holds was reclaimed: a strict majority that gave
+// up on it and any set of members that confirms its lease share a member,
+// whose last confirmation is no later than the last message it heard, so
+// its lease would have run out first, and reclaiming waits Lease +
+// MaxClockOffset past that message. Windows it has not claimed yet it
+// claims as the new incarnation, from views that name it.
+func (n *Node) reincarnate(now int64, kept bool) {
+	if kept && len(n.priorReplicas) >= maxPriorReplicas {
+		kept = false
+	}
+	n.log.Warn("fairmesh: rejoining as a new incarnation", "incarnation", now, "keeps its claims", kept)
+	if kept {
+		n.priorReplicas = append(n.priorReplicas, n.replica())
+	} else {
+		n.priorReplicas = nil
+		n.freshAt = now
+		n.table.Range(func(e *bucket.Entry) bool {
+			e.Cold.Pins = [2]bucket.Pin{}
+			return true
+		})
+		if n.pool != nil {
+			n.pool.Cold.Pins = [2]bucket.Pin{}
+		}
+		n.overflow.Cold.Pins = [2]bucket.Pin{}
+		clear(n.echoed)
+	}
 	n.startedAt = now
 	n.views.inc = now
-	n.table.Range(func(e *bucket.Entry) bool {
-		e.Cold.Pins = [2]bucket.Pin{}
-		return true
-	})
-	if n.pool != nil {
-		n.pool.Cold.Pins = [2]bucket.Pin{}
-	}
-	n.overflow.Cold.Pins = [2]bucket.Pin{}
 	n.alloc.dirty = true
-	clear(n.echoed)
 	clear(n.expiredMe)
 	for id, st := range n.mem {
 		if st == MemberAlive || st == MemberSuspect {
@@ -319,13 +348,15 @@ func (n *Node) onLease(from string, m *wireLease, now int64) {
 			continue
 		}
 		if e.name == n.cfg.NodeID {
-			// This incarnation sent nothing before it started: a time
-			// since then is an ack of it, not of its predecessor.
+			// This process sent nothing of its own before it started
+			// afresh: a time since then is an ack of it, not of a
+			// predecessor (an incarnation it took holding its lease is
+			// itself, see reincarnate).
 			switch {
 			case e.flags&leaseExpired != 0 && e.inc == n.startedAt:
 				delete(n.echoed, from)
 				n.expiredMe[from] = true
-			case e.flags == 0 && e.sent >= n.startedAt && e.sent > n.echoed[from] && !n.expiredMe[from]:
+			case e.flags == 0 && e.sent >= n.freshAt && e.sent > n.echoed[from] && !n.expiredMe[from]:
 				n.echoed[from] = e.sent
 			}
 			continue

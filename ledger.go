@@ -91,15 +91,26 @@ func (n *Node) cell(h uint64, x, period int64, create bool) *ledgerCell {
 	return c
 }
 
+// ownReplica reports whether r names this process: its current incarnation
+// or one it took while holding its lease (reincarnate).
+func (n *Node) ownReplica(r string) bool {
+	return r == n.replica() || slices.Contains(n.priorReplicas, r)
+}
+
 // transferred returns what this node received and gave of client h's rights
-// in window x.
+// in window x, under each of its replicas.
 func (n *Node) transferred(h uint64, x int64) (in, out uint64) {
 	c := n.ledgers[ledgerKey{h, x}]
 	if c == nil {
 		return 0, 0
 	}
 	me := n.replica()
-	return c.l.In(me), c.l.Out(me)
+	in, out = c.l.In(me), c.l.Out(me)
+	for _, r := range n.priorReplicas {
+		in += c.l.In(r)
+		out += c.l.Out(r)
+	}
+	return in, out
 }
 
 // adjust applies window x's transfers to this node's rights of client h.
@@ -252,9 +263,12 @@ func rebuildWithout(l crdt.Ledger, from, to string, d uint64) crdt.Ledger {
 	return out
 }
 
-// onTransfer merges a transfer to this node and acknowledges it.
+// onTransfer merges a transfer to this node and acknowledges it. A transfer
+// from an earlier incarnation of the sender is taken too: the sender gave
+// it from what it held then (an incarnation taken while holding its lease
+// still resends its own, see reincarnate).
 func (n *Node) onTransfer(from string, w wireLedger, now int64) {
-	if w.to != n.replica() || w.from != n.peerReplica(from) {
+	if !n.ownReplica(w.to) || nameOf(w.from) != from || n.peerReplica(from) == "" {
 		return
 	}
 	var e *bucket.Entry
@@ -300,7 +314,7 @@ func (n *Node) onTransfer(from string, w wireLedger, now int64) {
 
 // onAck records that a borrower merged a transfer up to value.
 func (n *Node) onAck(w wireLedger) {
-	if w.from != n.replica() {
+	if !n.ownReplica(w.from) {
 		return
 	}
 	cl := n.ledgers[ledgerKey{w.hash, w.window}]
@@ -324,7 +338,6 @@ func (n *Node) ledgerMessages(now int64, stamp crdt.Timestamp) []Message {
 			out = append(out, Message{To: peer, Payload: p})
 		}
 	}
-	me := n.replica()
 	byPeer := map[string][]wireLedger{}
 	for _, k := range sortedLedgerKeys(n.ledgers) {
 		cl := n.ledgers[k]
@@ -333,7 +346,7 @@ func (n *Node) ledgerMessages(now int64, stamp crdt.Timestamp) []Message {
 			continue
 		}
 		for _, t := range cl.l.State().Transfers {
-			if t.From != me || t.Amount <= cl.acked[t.To] {
+			if !n.ownReplica(t.From) || t.Amount <= cl.acked[t.To] {
 				continue
 			}
 			if cl.sent == nil {
@@ -347,7 +360,7 @@ func (n *Node) ledgerMessages(now int64, stamp crdt.Timestamp) []Message {
 			}
 			cl.sent[t.To] = sentTransfer{amount: t.Amount, at: now}
 			peer := nameOf(t.To)
-			byPeer[peer] = append(byPeer[peer], wireLedger{hash: k.h, window: k.x, kind: ledgerTransfer, from: me, to: t.To, value: t.Amount})
+			byPeer[peer] = append(byPeer[peer], wireLedger{hash: k.h, window: k.x, kind: ledgerTransfer, from: t.From, to: t.To, value: t.Amount})
 		}
 	}
 	for _, peer := range sortedKeys(byPeer) {

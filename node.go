@@ -122,9 +122,17 @@ type Node struct {
 	// (ns), for adopting the majority's time; see observe.
 	peerAhead map[string]int64
 	// aliveSince is the mesh time at which each member last became alive;
-	// startedAt is this node's start.
+	// startedAt is this node's start: its current incarnation.
 	aliveSince map[string]int64
 	startedAt  int64
+	// freshAt is when this process last started afresh: its start, or a
+	// new incarnation taken while fenced. What it holds and the acks it
+	// counts date from then; a new incarnation taken while it held its
+	// lease keeps both (lease.go, reincarnate).
+	freshAt int64
+	// priorReplicas are the ledger replicas of this process's earlier
+	// incarnations since freshAt: transfers to and from them are its own.
+	priorReplicas []string
 	// lastHeard is when each member's last payload arrived (mesh ns);
 	// silentSince is the earliest lastHeard among suspect slice holders,
 	// MaxInt64 when none is suspect. See ownDemand.
@@ -186,6 +194,7 @@ func NewNode(cfg Config) (*Node, error) {
 	n.holders = []string{cfg.NodeID}
 	now := n.meshNow()
 	n.startedAt = now
+	n.freshAt = now
 	n.peerViews = map[string]*viewLog{}
 	n.ledgers = map[ledgerKey]*ledgerCell{}
 	n.acks = map[string][]wireLedger{}

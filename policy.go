@@ -59,7 +59,7 @@ func (n *Node) rightsFor(h uint64, c effConf, share float64, e *bucket.Entry, rc
 		L = int64(c.rate)
 	}
 	if n.cfg.Capacity == 0 && L < 0 {
-		if !n.alone() && n.startedAt > x*c.period-leadOf(c.period) {
+		if !n.alone() && n.freshAt > x*c.period-leadOf(c.period) {
 			// This process joined the mesh after the window's lead
 			// instant: it holds nothing of it, and what it takes for
 			// an unlimited client may be a limited one whose limit it
