@@ -281,12 +281,16 @@ const maxPriorReplicas = 4
 // Taken while it holds its lease (kept: a side that turned out to be the
 // minority gave up on it just before that side fenced), it keeps its
 // pinned claims, the confirmations of its lease and its earlier ledger
-// replicas. Nothing it holds was reclaimed: a strict majority that gave
-// up on it and any set of members that confirms its lease share a member,
-// whose last confirmation is no later than the last message it heard, so
-// its lease would have run out first, and reclaiming waits Lease +
-// MaxClockOffset past that message. Windows it has not claimed yet it
-// claims as the new incarnation, from views that name it.
+// replicas. Nothing it holds was reclaimed, nor will be before its lease
+// as it stands runs out: a strict majority that gives up on the
+// incarnation it leaves and the members whose confirmations make that
+// lease share a member, whose last confirmation is no later than the last
+// message it heard from it; reclaiming waits Lease + MaxClockOffset past
+// that message, the lease runs Lease past the confirmation. So until then
+// (prevUntil) a view that still names the incarnation it leaves counts
+// this process, for windows it claims from then on too: the others count
+// the new one only from a common instant (admit), and meanwhile name the
+// old one.
 func (n *Node) reincarnate(now int64, kept bool) {
 	if kept && len(n.priorReplicas) >= maxPriorReplicas {
 		kept = false
@@ -294,7 +298,9 @@ func (n *Node) reincarnate(now int64, kept bool) {
 	n.log.Warn("fairmesh: rejoining as a new incarnation", "incarnation", now, "keeps its claims", kept)
 	if kept {
 		n.priorReplicas = append(n.priorReplicas, n.replica())
+		n.prevInc, n.prevUntil = n.startedAt, n.leaseEnd()
 	} else {
+		n.prevInc, n.prevUntil = 0, 0
 		n.priorReplicas = nil
 		n.freshAt = now
 		n.table.Range(func(e *bucket.Entry) bool {

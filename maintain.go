@@ -107,6 +107,9 @@ func (n *Node) maintain(now int64) {
 		}
 		n.noteScavenge(now)
 	}
+	if now >= n.admitAt {
+		n.setHolders(now)
+	}
 	if now >= n.alloc.claimAt {
 		n.alloc.claimAt = math.MaxInt64
 		n.alloc.dirty = true

@@ -66,6 +66,7 @@ func (n *Node) setHolders(now int64) {
 		}
 	}
 	slices.Sort(h)
+	h = n.admit(h, now)
 	if !slices.Equal(h, n.holders) {
 		n.holdersChangedAt = now
 	}
@@ -78,4 +79,59 @@ func (n *Node) setHolders(now int64) {
 		}
 	}
 	n.recordView(now)
+}
+
+// admit returns h without the members whose current process this node
+// does not count yet, and notes when it will.
+//
+// A member's new process (a join, a restart, a new incarnation after a
+// heal) is counted from one instant that every node derives alike: its
+// incarnation plus admitDelay, by which every member has most likely heard
+// of it. Until then this node's view keeps naming it as before (its
+// previous incarnation, or not at all), and nothing here (demand, plans,
+// gifts) treats it as a holder. Were each node to count it from the moment
+// it heard of it, a window whose lead instant fell between those moments
+// would be claimed under views that disagree about it: it would claim
+// nothing of that window, and the others would leave its part for it,
+// unused by anyone. Counted from a common instant, the views agree on
+// both sides of it.
+//
+// The entry that counts it is dated that instant even when it is recorded
+// later (recordView), if this node had heard of the member before that
+// instant: a claim of a window whose lead instant is at or past it waits
+// until it is recorded (claimed), so nothing was claimed meanwhile under
+// the entry before. A member heard of only later is counted from the
+// moment it is.
+func (n *Node) admit(h []string, now int64) []string {
+	last := n.views.latest()
+	noted := n.admitting
+	n.admitting, n.admitDue = nil, nil
+	n.admitAt = math.MaxInt64
+	return slices.DeleteFunc(h, func(id string) bool {
+		if id == n.cfg.NodeID {
+			return false
+		}
+		inc := n.incOf(id)
+		prev, admits := last.admits(id, inc)
+		if !admits {
+			return false
+		}
+		eff := inc + admitDelay
+		if now < eff {
+			if n.admitting == nil {
+				n.admitting = map[string]int64{}
+			}
+			n.admitting[id] = inc
+			n.admitAt = min(n.admitAt, eff)
+			n.noteClaim(eff)
+			return prev == nil
+		}
+		if w, ok := noted[id]; ok && w == inc {
+			if n.admitDue == nil {
+				n.admitDue = map[string]int64{}
+			}
+			n.admitDue[id] = inc
+		}
+		return false
+	})
 }

@@ -73,6 +73,13 @@ type Node struct {
 	views       viewLog
 	peerViews   map[string]*viewLog
 	pendingView int
+	// admitAt is when the next member this node heard of will be counted
+	// in its view; math.MaxInt64: none waits. admitting is, per member
+	// waiting to be counted, the incarnation it waits with; admitDue, the
+	// members that waited and are counted at the next recordView. See
+	// admit (membership.go).
+	admitAt             int64
+	admitting, admitDue map[string]int64
 	// ledgers are the client windows whose rights moved (ledger.go); acks
 	// the transfer acknowledgements owed to each member.
 	ledgers map[ledgerKey]*ledgerCell
@@ -133,6 +140,11 @@ type Node struct {
 	// priorReplicas are the ledger replicas of this process's earlier
 	// incarnations since freshAt: transfers to and from them are its own.
 	priorReplicas []string
+	// prevInc is the incarnation this process left when it last took a
+	// new one holding its lease (0: none since freshAt); views naming it
+	// count this process for windows whose lead instant is before
+	// prevUntil (reincarnate).
+	prevInc, prevUntil int64
 	// lastHeard is when each member's last payload arrived (mesh ns);
 	// silentSince is the earliest lastHeard among suspect slice holders,
 	// MaxInt64 when none is suspect. See ownDemand.
@@ -202,6 +214,7 @@ func NewNode(cfg Config) (*Node, error) {
 	n.repairs = map[string][]uint64{}
 	n.repIn = map[string]*repRecv{}
 	n.views.inc = now
+	n.admitAt = math.MaxInt64
 	n.recordView(now)
 	if cfg.Capacity > 0 {
 		n.pool = bucket.NewEntry(0, "", &bucket.Policy{Period: int64(cfg.CapacityPeriod), Limit: -1}, now)

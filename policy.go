@@ -176,6 +176,12 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, x, period, now int64, portion 
 		n.noteClaim(t)
 		return 0, 0
 	}
+	if t >= n.admitAt {
+		// A member is counted from t or before, and this node's view does
+		// not say so yet: claim once maintenance has recorded it.
+		n.noteClaim(now)
+		return 0, 0
+	}
 	views, ok := n.claimViews(t)
 	if !ok {
 		if own := n.views.at(t); own != nil && own.fenced && pin != nil {
@@ -188,7 +194,7 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, x, period, now int64, portion 
 	sR, sL = portion, unbounded(L)
 	if L >= 0 {
 		for _, v := range views {
-			sL = min(sL, n.viewPart(h, L, v, x))
+			sL = min(sL, n.viewPart(h, L, v, x, t))
 		}
 	}
 	if pin != nil {
@@ -197,10 +203,11 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, x, period, now int64, portion 
 	return sR, sL
 }
 
-// viewPart is this node's part of a (of client h in window x) when a is
-// split evenly over the members of v (largest remainders, rotated by client
-// and window so that no member always gets the odd request); zero when v
-// does not hold this node's current incarnation.
+// viewPart is this node's part of a (of client h in window x, whose lead
+// instant is t) when a is split evenly over the members of v (largest
+// remainders, rotated by client and window so that no member always gets
+// the odd request); zero when v does not hold this node's current
+// incarnation (or, before prevUntil, its previous one).
 //
 // The split is even, not by demand, because every node must compute the
 // same split from what it knows: the view in force is agreed (views.go),
@@ -208,11 +215,17 @@ func (n *Node) claimed(h uint64, e *bucket.Entry, x, period, now int64, portion 
 // different numbers, and their parts sum past the allowance). Demand then
 // moves rights explicitly, as transfers (ahead.go, ledger.go): a node can
 // only give what it holds, so no disagreement can create rights.
-func (n *Node) viewPart(h uint64, a int64, v *viewEntry, x int64) uint64 {
+func (n *Node) viewPart(h uint64, a int64, v *viewEntry, x, t int64) uint64 {
 	if a <= 0 {
 		return 0
 	}
 	idx, ok := v.index(n.cfg.NodeID, n.startedAt)
+	if !ok && n.prevInc != 0 && t < n.prevUntil {
+		// A view that still names the incarnation this process had before
+		// it took a new one holding its lease: that one was not reclaimed
+		// before prevUntil (reincarnate), so the view counted this process.
+		idx, ok = v.index(n.cfg.NodeID, n.prevInc)
+	}
 	if !ok {
 		return 0
 	}

@@ -1,6 +1,9 @@
 package fairmesh
 
 import (
+	"fmt"
+	"math"
+
 	"slices"
 	"strings"
 )
@@ -128,33 +131,90 @@ func (l *viewLog) latest() *viewEntry {
 }
 
 // recordView appends this node's current holder view to its log when it
-// changed, and queues it for gossip.
+// changed, and queues it for gossip. A member still waiting to be counted
+// (admit) is named as the last entry named it.
 func (n *Node) recordView(now int64) {
+	last := n.views.latest()
 	ms := make([]member, 0, len(n.holders))
 	for _, h := range n.holders {
 		inc := n.startedAt
 		if h != n.cfg.NodeID {
-			inc = 0
-			if pv := n.peerViews[h]; pv != nil {
-				inc = pv.inc
+			inc = n.incOf(h)
+			if w, ok := n.admitting[h]; ok && w == inc {
+				if prev, _ := last.admits(h, inc); prev != nil {
+					ms = append(ms, *prev)
+				}
+				continue
 			}
 		}
 		ms = append(ms, member{h, inc})
 	}
-	if last := n.views.latest(); last != nil && slices.Equal(last.members, ms) && last.fenced == n.fenced {
+	due := n.admitDue
+	n.admitDue = nil
+	if last != nil && slices.Equal(last.members, ms) && last.fenced == n.fenced {
 		return
 	}
+	if len(due) > 0 {
+		// Record first what was in force from the admission on: the entry
+		// before, with the members admitted in time.
+		from := int64(math.MaxInt64)
+		pre := slices.Clone(last.members)
+		for name, inc := range due {
+			from = min(from, inc+admitDelay)
+			i, found := slices.BinarySearchFunc(pre, name, func(x member, s string) int { return strings.Compare(x.name, s) })
+			if found {
+				pre[i] = member{name, inc}
+			} else {
+				pre = slices.Insert(pre, i, member{name, inc})
+			}
+		}
+		if from > last.since && from < now {
+			n.appendView(from, pre, last.fenced)
+		}
+	}
+	n.appendView(now, ms, n.fenced)
+}
+
+// appendView appends one entry, in force from since, to this node's log.
+func (n *Node) appendView(since int64, ms []member, fenced bool) {
 	seq := uint64(1)
 	if last := n.views.latest(); last != nil {
+		if slices.Equal(last.members, ms) && last.fenced == fenced {
+			return
+		}
 		seq = last.seq + 1
-		if last.since == now {
+		if last.since == since {
 			// Replaced at the instant it began: it was never in force.
 			n.views.entries = n.views.entries[:len(n.views.entries)-1]
 		}
 	}
-	n.views.add(viewEntry{seq: seq, since: now, members: ms, fenced: n.fenced})
+	n.views.add(viewEntry{seq: seq, since: since, members: ms, fenced: fenced})
 	n.pendingView = resends + 1
+	n.log.Info("VIEW", "since", (since-1767225600e9)/1e6, "now", (n.meshNow()-1767225600e9)/1e6, "members", fmt.Sprint(ms), "fenced", fenced)
 }
+
+// admits reports whether counting member name with incarnation inc would
+// admit a new process into view v (nil: none yet, which admits nobody: a
+// node's first view counts everyone it knows at once), and how v names the
+// member now (nil: not at all). A member v names with incarnation 0 (its
+// owner did not know it yet) is already counted.
+func (v *viewEntry) admits(name string, inc int64) (prev *member, admits bool) {
+	if v == nil || inc == 0 {
+		return nil, false
+	}
+	i, found := slices.BinarySearchFunc(v.members, name, func(m member, s string) int { return strings.Compare(m.name, s) })
+	if !found {
+		return nil, true
+	}
+	m := &v.members[i]
+	return m, m.inc != 0 && m.inc != inc
+}
+
+// admitDelay is how long after a member's process starts every node counts
+// it (admit): time for its first messages to reach every member, a few
+// gossip intervals. A constant, so that every node derives the same
+// instant.
+const admitDelay = 400_000_000
 
 // alone reports whether this node has never known another member: it
 // then holds every allowance whole, with nothing to agree on.

@@ -85,7 +85,7 @@ func TestLoadRejects(t *testing.T) {
 
 func TestBuiltinsLoad(t *testing.T) {
 	names := BuiltinNames()
-	want := []string{"bursty", "churn", "churn-offset", "config-storm", "crash", "crash-long-window", "crash-offset", "heal-loss", "hot-client", "leave-shift", "many-clients", "partition", "partition-available", "partition-long", "partition-three-ways", "pause", "skew", "steady", "tiny-clients", "zero-weight"}
+	want := []string{"bursty", "churn", "churn-offset", "config-storm", "crash", "crash-long-window", "crash-offset", "heal-loss", "heal-staggered", "hot-client", "leave-shift", "many-clients", "partition", "partition-available", "partition-long", "partition-three-ways", "pause", "skew", "steady", "tiny-clients", "zero-weight"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Fatalf("BuiltinNames() = %v, want %v", names, want)
 	}
