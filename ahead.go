@@ -118,12 +118,16 @@ func (n *Node) aheadEntry(h uint64, e *bucket.Entry, rc *remoteClient, now int64
 		if rc.ahead == x+1 {
 			return
 		}
-		r := n.rightsFor(h, c, rc.share, nil, rc, x, now)
-		if r.slice+r.extra == 0 {
-			return // not claimed yet
+		// What this node holds of the limit: its claim, whatever a
+		// request here could draw of it (a zero-weight client draws on
+		// the pool only late in a window, mayScavenge, which is no reason
+		// to keep its limit rights from the nodes where its traffic is).
+		_, held := n.claimed(h, nil, x, c.period, now, 0, int64(c.rate))
+		if held == 0 {
+			return // not claimed yet, or nothing held
 		}
 		rc.ahead = x + 1
-		part = r.slice + r.extra
+		part = held
 	}
 	// What each holder wants of the limit: while the capacity binds and
 	// the client has a reservation, the reservation each holder makes

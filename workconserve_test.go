@@ -116,3 +116,43 @@ func TestReturningClientReachesItsShare(t *testing.T) {
 		require.InDelta(t, 2000, got["a"]+got["b"]+got["gold"], 2, "window %d: %v", i+2, got)
 	}
 }
+
+// Ten zero-weight clients, each with its own limit of 145/s and offering
+// 101.5/s, 70% of it to n1 and 30% to n4 of nine nodes, capacity 955/s:
+// demand exceeds the capacity, so each is owed an equal share (95.5). The
+// seven idle nodes hold a ninth of each client's limit; they must give it
+// to n1 and n4 ahead of each window, although a zero-weight client could
+// not draw on the pool at an idle node until late in a window. (They kept
+// it: the mesh served 320 of 955 a window.) From the third window on the
+// whole capacity is served, each client its share, never past the
+// capacity or a limit.
+func TestZeroWeightLimitRightsFollowTraffic(t *testing.T) {
+	h := newMesh(t, 9, fairmesh.Config{Capacity: 955})
+	for i := range 10 {
+		id := fmt.Sprintf("c%d", i)
+		require.NoError(t, h.nodes["n1"].UpdateClientRateLimit(id, 145, time.Second))
+		require.NoError(t, h.nodes["n1"].UpdateClientWeight(id, 0))
+	}
+	demand := map[string]map[string]float64{"n1": {}, "n4": {}}
+	for i := range 10 {
+		id := fmt.Sprintf("c%d", i)
+		demand["n1"][id] = 0.1015 * 0.7
+		demand["n4"][id] = 0.1015 * 0.3
+	}
+	for w := range 12 {
+		got := h.window(demand)
+		total := 0
+		for id, c := range got {
+			total += c
+			require.LessOrEqual(t, c, 145, "window %d: %s's limit", w, id)
+			if w >= 3 {
+				require.InDelta(t, 95.5, c, 0.05*95.5, "window %d: %s's equal share", w, id)
+			}
+		}
+		t.Logf("window %d: %d admitted", w, total)
+		require.LessOrEqual(t, total, 955, "window %d: the capacity", w)
+		if w >= 3 {
+			require.GreaterOrEqual(t, total, 950, "window %d: the whole capacity", w)
+		}
+	}
+}
