@@ -9,6 +9,7 @@ import (
 	"maps"
 	mrand "math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -440,6 +441,9 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 		fig.MaxOverPct, fig.MeanOverPct, limitedClient, fig.LimitedMax, share(fig.MajorityShare), recovery(fig.Recovery),
 		offered(tally, span), describeWindows(tally, span.From, span, b))
 	logSparse(t, tally, span)
+	if len(vs) > 0 {
+		s.logAroundHeal(t, tally, f.heal, span)
+	}
 	// Every violation is an error, but a long fault makes hundreds of
 	// the same kind: the first few of each say enough.
 	shown := map[string]int{}
@@ -458,6 +462,38 @@ func (s *suite) fault(t *testing.T, o faultOpts, body func(t *testing.T, f *faul
 // logSparse logs, per node, the windows in which fewer than a quarter of
 // the mean decisions arrived: the load generator or the nodes stalled, and
 // which nodes tells which.
+// logAroundHeal logs, for a fault that failed a check, what each node
+// admitted in the windows from two before the heal to three after, and
+// what each node logged above debug level from three seconds before the
+// heal: enough to tell which node fell short and why.
+func (s *suite) logAroundHeal(t *testing.T, tally *Tally, heal time.Time, span Span) {
+	pms := period.Milliseconds()
+	from := windowAfter(heal.UnixMilli(), pms) - 2*pms
+	for w := max(from, span.From); w < span.To && w <= from+5*pms; w += pms {
+		t.Logf("window %s: %s", time.UnixMilli(w).Format("15:04:05"), tally.ByNode(w))
+	}
+	for _, n := range s.c.nodes {
+		out, err := exec.Command("docker", "logs", "--since", heal.Add(-3*time.Second).Format(time.RFC3339Nano), n.container).CombinedOutput()
+		if err != nil {
+			t.Logf("%s's log: %v", n.id, err)
+			continue
+		}
+		var lines []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if l != "" && !strings.Contains(l, "level=DEBUG") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		if len(lines) == 0 {
+			lines = []string{"(nothing above debug level)"}
+		}
+		t.Logf("%s's log from 3 s before the heal:\n%s", n.id, strings.Join(lines, "\n"))
+	}
+}
+
 func logSparse(t *testing.T, tally *Tally, s Span) {
 	mean := offered(tally, s)
 	for _, w := range tally.Windows(s) {
