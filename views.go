@@ -1,7 +1,6 @@
 package fairmesh
 
 import (
-	"fmt"
 	"math"
 
 	"slices"
@@ -190,7 +189,6 @@ func (n *Node) appendView(since int64, ms []member, fenced bool) {
 	}
 	n.views.add(viewEntry{seq: seq, since: since, members: ms, fenced: fenced})
 	n.pendingView = resends + 1
-	n.log.Info("VIEW", "since", (since-1767225600e9)/1e6, "now", (n.meshNow()-1767225600e9)/1e6, "members", fmt.Sprint(ms), "fenced", fenced)
 }
 
 // admits reports whether counting member name with incarnation inc would
