@@ -94,7 +94,12 @@ func (n *Node) setHolders(now int64) {
 // would be claimed under views that disagree about it: it would claim
 // nothing of that window, and the others would leave its part for it,
 // unused by anyone. Counted from a common instant, the views agree on
-// both sides of it.
+// both sides of it. A member new to this node's view is left out only
+// while its own newest view counts this node (countedBy): it then claims
+// nothing under this node's view. Two members that each left the other
+// out would each claim as if the other were not there (a mesh forming,
+// each hearing the other's views before the membership layer reports it,
+// admitted three times a limit in one window so).
 //
 // The entry that counts it is dated that instant even when it is recorded
 // later (recordView), if this node had heard of the member before that
@@ -117,6 +122,13 @@ func (n *Node) admit(h []string, now int64) []string {
 			return false
 		}
 		eff := inc + admitDelay
+		if now < eff && prev == nil && !n.countedBy(id, inc) {
+			// It may not count this node yet: were both to leave the
+			// other out, each would claim as if the other were not
+			// there. Counted now, it claims nothing until this node's
+			// view names it anyway.
+			return false
+		}
 		if now < eff {
 			if n.admitting == nil {
 				n.admitting = map[string]int64{}
@@ -134,4 +146,25 @@ func (n *Node) admit(h []string, now int64) []string {
 		}
 		return false
 	})
+}
+
+// countedBy reports whether member id's process inc counts this node: the
+// newest view of it that this node holds names this process. Leaving such
+// a member out of this node's view for a while is safe: it consults this
+// view before it claims, and claims nothing under a view that leaves it
+// out.
+func (n *Node) countedBy(id string, inc int64) bool {
+	pv := n.peerViews[id]
+	if pv == nil || pv.inc != inc {
+		return false
+	}
+	v := pv.latest()
+	if v == nil {
+		return false
+	}
+	if _, ok := v.index(n.cfg.NodeID, n.startedAt); ok {
+		return true
+	}
+	_, ok := v.index(n.cfg.NodeID, n.prevInc)
+	return ok && n.prevInc != 0
 }
