@@ -2,7 +2,6 @@ package fairmesh
 
 import (
 	"math"
-
 	"slices"
 	"strings"
 )
