@@ -59,8 +59,14 @@ type viewEntry struct {
 // that a process claims nothing of windows whose lead instant came before
 // it started, while its predecessor claimed nothing after it stopped.
 func (v *viewEntry) index(name string, inc int64) (int, bool) {
-	i, ok := slices.BinarySearchFunc(v.members, name, func(m member, s string) int { return strings.Compare(m.name, s) })
+	i, ok := findMember(v.members, name)
 	return i, ok && (v.members[i].inc == inc || v.members[i].inc == 0)
+}
+
+// findMember returns where name is, or would be, in ms (sorted by name),
+// and whether it is there.
+func findMember(ms []member, name string) (int, bool) {
+	return slices.BinarySearchFunc(ms, name, func(m member, s string) int { return strings.Compare(m.name, s) })
 }
 
 // maxViewLog bounds the entries kept of any node's view log.
@@ -159,7 +165,7 @@ func (n *Node) recordView(now int64) {
 		pre := slices.Clone(last.members)
 		for name, inc := range due {
 			from = min(from, inc+admitDelay)
-			i, found := slices.BinarySearchFunc(pre, name, func(x member, s string) int { return strings.Compare(x.name, s) })
+			i, found := findMember(pre, name)
 			if found {
 				pre[i] = member{name, inc}
 			} else {
@@ -199,7 +205,7 @@ func (v *viewEntry) admits(name string, inc int64) (prev *member, admits bool) {
 	if v == nil || inc == 0 {
 		return nil, false
 	}
-	i, found := slices.BinarySearchFunc(v.members, name, func(m member, s string) int { return strings.Compare(m.name, s) })
+	i, found := findMember(v.members, name)
 	if !found {
 		return nil, true
 	}
